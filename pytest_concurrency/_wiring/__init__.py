@@ -1,0 +1,1 @@
+"""Thin pytest glue per feature; logic lives in the library."""

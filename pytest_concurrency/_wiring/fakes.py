@@ -1,0 +1,1 @@
+"""pytest wiring for fakes (filled in by its feature)."""

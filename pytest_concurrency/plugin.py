@@ -1,0 +1,52 @@
+"""The pytest plugin: options, ini mirrors, markers and hook declarations.
+
+Wiring only. Each feature's fixtures and hook implementations live in a small
+module under :mod:`pytest_concurrency._wiring`, registered here at configure
+time; the logic they call lives in the library (``fakes``, ``fake_clock``,
+``leaks``, ``world``). Nothing heavy is imported at import time: pytest imports
+this module for every run where the package is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+#: wiring modules registered as plugins of their own, so that each feature's
+#: fixtures and hooks stay next to each other and out of this file
+_WIRING_MODULES = (
+    "pytest_concurrency._wiring.fakes",
+    "pytest_concurrency._wiring.clock",
+    "pytest_concurrency._wiring.leaks",
+)
+
+_MARKERS = (
+    "no_leaks(*kinds): fail the test if it leaks resources of the given kinds "
+    "(threads, fds, processes, tasks, tempfiles); no kinds means all of them.",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("concurrency", "pytest-concurrency")
+    group.addoption(
+        "--leaks",
+        dest="concurrency_leaks",
+        default=None,
+        metavar="KINDS",
+        help="check every test for leaked resources: a comma-separated list of "
+        "threads, fds, processes, tasks, tempfiles (or 'all').",
+    )
+    parser.addini(
+        "concurrency_leaks",
+        "leak kinds to check in every test (as --leaks)",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in _MARKERS:
+        config.addinivalue_line("markers", line)
+    for module_name in _WIRING_MODULES:
+        if not config.pluginmanager.has_plugin(module_name):
+            config.pluginmanager.register(importlib.import_module(module_name), module_name)
