@@ -27,7 +27,13 @@ _EXPORTS: dict[str, str] = {
     "LeakReport": "pytest_concurrency.leaks",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "FakeClock",
+    "GatedEncoder",
+    "GatedFake",
+    "LeakReport",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from pytest_concurrency.fake_clock import FakeClock

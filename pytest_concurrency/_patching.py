@@ -69,7 +69,7 @@ class Patcher:
                     delattr(entry.target, entry.name)
                 else:
                     setattr(entry.target, entry.name, entry.original)
-            except BaseException as error:  # noqa: BLE001 - keep restoring the rest
+            except BaseException as error:  # keep restoring the rest
                 if first_error is None:
                     first_error = error
         if first_error is not None:

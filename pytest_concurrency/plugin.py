@@ -19,11 +19,14 @@ _WIRING_MODULES = (
     "pytest_concurrency._wiring.fakes",
     "pytest_concurrency._wiring.clock",
     "pytest_concurrency._wiring.leaks",
+    "pytest_concurrency._wiring.interleavings",
 )
 
 _MARKERS = (
     "no_leaks(*kinds): fail the test if it leaks resources of the given kinds "
     "(threads, fds, processes, tasks, tempfiles); no kinds means all of them.",
+    "interleavings(**options): run the test body as an interleaving scenario, once per "
+    "explored schedule (options as pytest_concurrency.explore: strategy, runs, seed, ...).",
 )
 
 
@@ -42,6 +45,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "leak kinds to check in every test (as --leaks)",
         default="",
     )
+    group.addoption(
+        "--interleavings-runs",
+        dest="interleavings_runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="schedules to explore per interleavings test (default: the ini value, else 1000).",
+    )
+    group.addoption(
+        "--interleavings-seed",
+        dest="interleavings_seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="seed for the interleavings strategies (default: the ini value, else random).",
+    )
+    group.addoption(
+        "--interleavings-replay",
+        dest="interleavings_replay",
+        default=None,
+        metavar="TOKEN",
+        help="replay exactly one schedule, from the token a failure printed.",
+    )
+    parser.addini("interleavings_runs", "schedules to explore per test (as --interleavings-runs)")
+    parser.addini("interleavings_seed", "seed for the strategies (as --interleavings-seed)")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_concurrency import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_configure(config: pytest.Config) -> None:

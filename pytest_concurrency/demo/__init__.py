@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -35,10 +36,13 @@ class Outcome:
     detail: str = ""
 
 
-def _table(rows: list[tuple[str, ...]], out: TextIO) -> None:
+def _table(rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            + "\n"
+        )
         if index == 0:
             out.write("  ".join("-" * width for width in widths) + "\n")
 
@@ -68,8 +72,10 @@ def run(out: TextIO = sys.stdout) -> int:
             if outcome.detail:
                 out.write(f"\n-- {outcome.name} --\n{outcome.detail.rstrip()}\n")
     elapsed = _realtime.perf_counter() - started
-    verdict = "all demonstrations behaved as expected" if not failures else (
-        f"{failures} demonstration(s) did not behave as expected"
+    verdict = (
+        "all demonstrations behaved as expected"
+        if not failures
+        else (f"{failures} demonstration(s) did not behave as expected")
     )
     out.write(f"\n{verdict} ({elapsed:.2f} s)\n")
     return 1 if failures else 0

@@ -1,0 +1,111 @@
+"""What the plugin costs a test suite that does not use it.
+
+Two figures, each next to a baseline measured in the same run:
+
+- wall time of 2,000 trivial generated tests with the plugin active versus the
+  same run with ``-p no:concurrency`` (goal: under 3% more);
+- the time to import the plugin and its wiring modules in a fresh interpreter
+  where pytest is already imported (goal: under 30 ms), next to importing
+  pytest-timeout, a comparable plugin.
+
+Both run in subprocesses so that nothing this process imported skews them, and
+the on/off runs alternate so that drift on a shared machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pytest_concurrency import _realtime
+from pytest_concurrency.bench import Measurement, median_of
+
+TITLE = "Plugin overhead"
+
+TRIVIAL_TESTS = 2000
+
+_IMPORT_PROBE = """
+import time, importlib, sys
+import pytest
+start = time.perf_counter()
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(time.perf_counter() - start)
+"""
+
+_PLUGIN_MODULES = (
+    "pytest_concurrency.plugin",
+    "pytest_concurrency._wiring.fakes",
+    "pytest_concurrency._wiring.clock",
+    "pytest_concurrency._wiring.leaks",
+    "pytest_concurrency._wiring.interleavings",
+)
+
+
+def _write_suite(directory: Path) -> None:
+    lines = [f"def test_trivial_{i}():\n    assert {i} == {i}\n" for i in range(TRIVIAL_TESTS)]
+    (directory / "test_trivial.py").write_text("\n".join(lines))
+    # an empty ini file so the project's own pyproject settings do not apply
+    (directory / "pytest.ini").write_text("[pytest]\n")
+
+
+def _time_pytest(directory: Path, extra: list[str]) -> float:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    started = _realtime.perf_counter()
+    completed = subprocess.run(
+        command, cwd=directory, env=env, capture_output=True, text=True, timeout=600
+    )
+    elapsed = _realtime.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark suite failed: {completed.stdout[-2000:]}")
+    return elapsed
+
+
+def _time_import(modules: tuple[str, ...]) -> float:
+    completed = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, *modules],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return float(completed.stdout.strip())
+
+
+def run(repeats: int) -> list[Measurement]:
+    with tempfile.TemporaryDirectory(prefix="pc-bench-") as name:
+        directory = Path(name)
+        _write_suite(directory)
+        _time_pytest(directory, [])  # warm the file system and bytecode caches
+        on: list[float] = []
+        off: list[float] = []
+        for _ in range(repeats):
+            on.append(_time_pytest(directory, ["-p", "pytest_concurrency"]))
+            off.append(_time_pytest(directory, ["-p", "no:concurrency"]))
+    suite_on, suite_off = median_of(on), median_of(off)
+    imports = [_time_import(_PLUGIN_MODULES) * 1000 for _ in range(max(repeats, 5))]
+    baseline_imports = [_time_import(("pytest_timeout",)) * 1000 for _ in range(max(repeats, 5))]
+    import_ms = median_of(imports)
+    overhead = suite_on / suite_off - 1
+    return [
+        Measurement(
+            f"{TRIVIAL_TESTS} trivial tests, plugin on vs -p no:concurrency",
+            suite_on,
+            "s",
+            baseline=suite_off,
+            goal="< 3% more wall time",
+            met=overhead < 0.03,
+        ),
+        Measurement(
+            "import of the plugin and its wiring (pytest already imported)",
+            import_ms,
+            "ms",
+            baseline=median_of(baseline_imports),
+            goal="< 30 ms (baseline: importing pytest-timeout)",
+            met=import_ms < 30,
+        ),
+    ]
