@@ -1,1 +1,57 @@
-"""pytest wiring for fakes (filled in by its feature)."""
+"""pytest wiring for gated fakes: the ``gated_fake`` and ``gated_encoder`` fixtures.
+
+Thin on purpose: each fixture hands the test a factory that tracks what it
+makes (:class:`pytest_concurrency.fakes.FakeTracker`), and at teardown turns the
+tracker's report of callers left blocked into a failure. The library is
+imported inside the fixtures so that loading the plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_concurrency.fakes import GateControls, GatedEncoder, GatedFake
+
+F = TypeVar("F", bound="GateControls")
+
+
+def _tracked_factory(
+    request: pytest.FixtureRequest, kind: str, make: Callable[..., F]
+) -> Iterator[Callable[..., F]]:
+    from pytest_concurrency.fakes import FakeTracker
+
+    tracker = FakeTracker(kind, root=request.config.rootpath)
+    yield tracker.factory(make)
+    failure = tracker.finish()
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture
+def gated_fake(request: pytest.FixtureRequest) -> Iterator[Callable[..., GatedFake]]:
+    """Factory of :class:`~pytest_concurrency.GatedFake` (same arguments), checked at teardown.
+
+    ``gated_fake(return_value=..., side_effect=..., name=..., opened=False,
+    block_timeout=30.0)``. At teardown every gate is opened, and the test fails
+    if any caller was still blocked, naming the thread and the line it called from.
+    """
+    from pytest_concurrency.fakes import GatedFake
+
+    yield from _tracked_factory(request, "gated_fake", GatedFake)
+
+
+@pytest.fixture
+def gated_encoder(request: pytest.FixtureRequest) -> Iterator[Callable[..., GatedEncoder]]:
+    """Factory of :class:`~pytest_concurrency.GatedEncoder` (same arguments), checked at teardown.
+
+    ``gated_encoder(dim=8, name=..., opened=False, block_timeout=30.0)``. At
+    teardown every gate is opened, and the test fails if any caller was still
+    blocked, naming the thread and the line it called from.
+    """
+    from pytest_concurrency.fakes import GatedEncoder
+
+    yield from _tracked_factory(request, "gated_encoder", GatedEncoder)
