@@ -9,15 +9,10 @@ leak detectors and the controlled world are imported only when first used.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-
-# ``pytest -p pytest_concurrency`` imports this package as a plugin; when the
-# package is not installed (no ``pytest11`` entry point), this line pulls in the
-# real plugin module. With the entry point present pytest finds the plugin
-# already registered under this name and never imports the package as one.
-pytest_plugins = ["pytest_concurrency.plugin"]
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -35,6 +30,22 @@ __all__ = [
     "__version__",
 ]
 
+
+def _plugins_to_load() -> list[str]:
+    """What pytest should load when it treats this package as a plugin.
+
+    ``pytest -p pytest_concurrency`` without the entry point, or
+    ``pytest_plugins = ["pytest_concurrency"]`` in a conftest with autoloading
+    off, imports this package as a plugin; it has no hooks itself, so it names
+    the real plugin module here. When that module is already loaded (the
+    ``pytest11`` entry point registered it under the name
+    ``pytest_concurrency``), naming it again would register it twice under two
+    names, which pytest rejects -- so then there is nothing to load. Computed
+    on access (not a constant) for exactly that reason.
+    """
+    return [] if "pytest_concurrency.plugin" in sys.modules else ["pytest_concurrency.plugin"]
+
+
 if TYPE_CHECKING:
     from pytest_concurrency.fake_clock import FakeClock
     from pytest_concurrency.fakes import GatedEncoder, GatedFake
@@ -42,6 +53,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "pytest_plugins":
+        return _plugins_to_load()
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'pytest_concurrency' has no attribute {name!r}")

@@ -131,3 +131,20 @@ def test_importing_the_plugin_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert completed.stdout.strip() == "[]"
+
+
+def test_doctests_of_the_package_collect_with_the_plugin_loaded() -> None:
+    """Collecting the package's own modules must not register the plugin a second time."""
+    import pytest_concurrency.fakes as fakes_package
+
+    completed = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "--doctest-modules"),
+            *("-p", "no:cacheprovider", "-p", "no:hypothesispytest", fakes_package.__path__[0]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert "passed" in completed.stdout
