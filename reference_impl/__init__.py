@@ -1,5 +1,54 @@
 """Reference implementations of the concurrency guards in the seed documents.
 
-Standard library only; every guard reads its clock at call time so fake clocks
-and the explorer's virtual time reach it.
+Each module fixes one seeded race and the follow-up bugs its review found; its
+docstring tells the story and each class documents its lock order and
+invariants. ``pytest_concurrency.contracts`` proves them; downstream projects
+may use them as drop-ins.
+
+- ``single_flight`` (seed 000): ``SingleFlight``, ``AsyncSingleFlight``,
+  ``BuildOnceCache``, ``FileCache``;
+- ``keyed_store`` (seed 001): ``KeyedStore`` over an async ``Backend``;
+- ``turnstile`` (seed 002a): ``OrderedTurnstile``, ``AsyncOrderedTurnstile``;
+- ``deferred`` (seed 002b): ``DeferredDeleter``;
+- ``run_guard`` (seed 003): ``RunGuard``, ``RunRejected``, ``ActiveRun``,
+  ``fingerprint``;
+- ``worker_pool`` (seed 004): ``WorkerPool``, the ``Worker`` protocol,
+  ``WorkerState``.
+
+Rules every guard follows, so that fake clocks and the interleaving explorer
+reach it:
+
+- standard library only (never ``pytest_concurrency``);
+- time is read at call time, through an injected ``clock`` or
+  ``time.monotonic`` looked up on each call -- never wall time, never
+  ``from time import monotonic``;
+- locks, conditions, events and threads are created through ``threading.*``
+  looked up when the guard is built or used, never at import;
+- bad arguments raise ``TypeError``/``ValueError`` naming the argument.
 """
+
+from .deferred import DeferredDeleter
+from .keyed_store import Backend, KeyedStore
+from .run_guard import ActiveRun, RunGuard, RunRejected, fingerprint
+from .single_flight import AsyncSingleFlight, BuildOnceCache, FileCache, SingleFlight
+from .turnstile import AsyncOrderedTurnstile, OrderedTurnstile
+from .worker_pool import Worker, WorkerPool, WorkerState
+
+__all__ = [
+    "ActiveRun",
+    "AsyncOrderedTurnstile",
+    "AsyncSingleFlight",
+    "Backend",
+    "BuildOnceCache",
+    "DeferredDeleter",
+    "FileCache",
+    "KeyedStore",
+    "OrderedTurnstile",
+    "RunGuard",
+    "RunRejected",
+    "SingleFlight",
+    "Worker",
+    "WorkerPool",
+    "WorkerState",
+    "fingerprint",
+]
