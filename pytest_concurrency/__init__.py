@@ -20,12 +20,14 @@ _EXPORTS: dict[str, str] = {
     "GatedEncoder": "pytest_concurrency.fakes",
     "FakeClock": "pytest_concurrency.fake_clock",
     "LeakReport": "pytest_concurrency.leaks",
+    "LeakChecker": "pytest_concurrency.leaks",
 }
 
 __all__ = [
     "FakeClock",
     "GatedEncoder",
     "GatedFake",
+    "LeakChecker",
     "LeakReport",
     "__version__",
 ]
@@ -49,7 +51,7 @@ def _plugins_to_load() -> list[str]:
 if TYPE_CHECKING:
     from pytest_concurrency.fake_clock import FakeClock
     from pytest_concurrency.fakes import GatedEncoder, GatedFake
-    from pytest_concurrency.leaks import LeakReport
+    from pytest_concurrency.leaks import LeakChecker, LeakReport
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ _WIRING_MODULES = (
 )
 
 _MARKERS = (
-    "no_leaks(*kinds): fail the test if it leaks resources of the given kinds "
+    "no_leaks(*kinds, grace=0.5): fail the test if it leaks resources of the given kinds "
     "(threads, fds, processes, tasks, tempfiles); no kinds means all of them.",
     "interleavings(**options): run the test body as an interleaving scenario, once per "
     "explored schedule (options as pytest_concurrency.explore: strategy, runs, seed, ...).",
