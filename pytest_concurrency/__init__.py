@@ -21,15 +21,37 @@ _EXPORTS: dict[str, str] = {
     "FakeClock": "pytest_concurrency.fake_clock",
     "LeakReport": "pytest_concurrency.leaks",
     "LeakChecker": "pytest_concurrency.leaks",
+    "explore": "pytest_concurrency.world.api",
+    "replay": "pytest_concurrency.world.api",
+    "spawn": "pytest_concurrency.world.api",
+    "checkpoint": "pytest_concurrency.world.api",
+    "ExploreResult": "pytest_concurrency.world.api",
+    "SpawnHandle": "pytest_concurrency.world.threads",
+    "InterleavingFailure": "pytest_concurrency.world.report",
+    "Deadlock": "pytest_concurrency.world.report",
+    "UncontrolledBlock": "pytest_concurrency.world.report",
+    "NondeterministicScenarioError": "pytest_concurrency.world.report",
+    "ReplayTokenError": "pytest_concurrency.world.token",
 }
 
 __all__ = [
+    "Deadlock",
+    "ExploreResult",
     "FakeClock",
     "GatedEncoder",
     "GatedFake",
+    "InterleavingFailure",
     "LeakChecker",
     "LeakReport",
+    "NondeterministicScenarioError",
+    "ReplayTokenError",
+    "SpawnHandle",
+    "UncontrolledBlock",
     "__version__",
+    "checkpoint",
+    "explore",
+    "replay",
+    "spawn",
 ]
 
 
@@ -52,6 +74,15 @@ if TYPE_CHECKING:
     from pytest_concurrency.fake_clock import FakeClock
     from pytest_concurrency.fakes import GatedEncoder, GatedFake
     from pytest_concurrency.leaks import LeakChecker, LeakReport
+    from pytest_concurrency.world.api import ExploreResult, checkpoint, explore, replay, spawn
+    from pytest_concurrency.world.report import (
+        Deadlock,
+        InterleavingFailure,
+        NondeterministicScenarioError,
+        UncontrolledBlock,
+    )
+    from pytest_concurrency.world.threads import SpawnHandle
+    from pytest_concurrency.world.token import ReplayTokenError
 
 
 def __getattr__(name: str) -> Any:

@@ -148,3 +148,12 @@ def test_doctests_of_the_package_collect_with_the_plugin_loaded() -> None:
     )
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert "passed" in completed.stdout
+
+
+def test_every_public_name_resolves() -> None:
+    import pytest_concurrency
+
+    for name in pytest_concurrency.__all__:
+        assert getattr(pytest_concurrency, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        _ = pytest_concurrency.nonexistent

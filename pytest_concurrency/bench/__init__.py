@@ -18,6 +18,7 @@ from typing import TextIO
 SECTIONS = (
     "pytest_concurrency.bench.plugin_bench",
     "pytest_concurrency.bench.clock_bench",
+    "pytest_concurrency.bench.explore_bench",
 )
 
 

@@ -21,6 +21,7 @@ SECTIONS = (
     "pytest_concurrency.demo.fakes_demo",
     "pytest_concurrency.demo.clock_demo",
     "pytest_concurrency.demo.leaks_demo",
+    "pytest_concurrency.demo.explore_demo",
 )
 
 

@@ -1,0 +1,435 @@
+"""The explorer's public functions: ``explore``, ``replay``, ``spawn``, ``checkpoint``.
+
+``explore`` runs a zero-argument scenario once per schedule, each time in a
+fresh controlled world, until a schedule fails (raising
+:class:`~.report.InterleavingFailure` with a trace and a replay token), the run
+count or time budget is spent, or -- for ``dfs`` -- the bounded space is
+exhausted. Exploring records only the choices; a failing schedule is then
+replayed once with tracing on to build its trace.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_concurrency import _realtime
+from pytest_concurrency.world import token as tokens
+from pytest_concurrency.world.patching import PatchPlan
+from pytest_concurrency.world.report import (
+    InterleavingFailure,
+    NondeterministicScenarioError,
+    build_failure,
+)
+from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
+from pytest_concurrency.world.scheduler import RunFailure, controlling_scheduler
+from pytest_concurrency.world.strategies import (
+    STRATEGIES,
+    ExplorationStrategy,
+    ReplayStrategy,
+    make_strategy,
+)
+from pytest_concurrency.world.threads import SpawnHandle, spawn
+from pytest_concurrency.world.trace import Tracer
+
+__all__ = [
+    "ExploreOptions",
+    "ExploreResult",
+    "SpawnHandle",
+    "checkpoint",
+    "explore",
+    "patch_current_run",
+    "replay",
+    "run_exploration",
+    "run_replay",
+    "spawn",
+    "token_matches",
+]
+
+#: one exploration at a time per process: the patches are process-wide
+_EXPLORING = _realtime.allocate_lock()
+
+Scenario = Callable[[], object]
+#: turns a token into the command line that replays it
+ReplayCommand = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class ExploreResult:
+    """How an exploration that found no failure went."""
+
+    strategy: str
+    #: the seed the strategy used (None for dfs, which uses none)
+    seed: int | None
+    schedules_run: int
+    #: how many different schedules (choice sequences) those runs were
+    distinct_schedules: int
+    #: True when dfs covered its whole preemption-bounded space
+    exhausted: bool
+    #: real seconds
+    elapsed: float
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0 seconds, got {value}")
+    return float(value)
+
+
+def _plans(patch: Any) -> tuple[PatchPlan, ...]:
+    if patch is None:
+        return ()
+    targets = patch if isinstance(patch, (list, tuple)) else [patch]
+    return tuple(PatchPlan(target) for target in targets)
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    """Validated options of an exploration (``explore``'s keyword arguments)."""
+
+    strategy: str = "pct"
+    runs: int | None = 1000
+    seed: int | None = None
+    depth: int = 3
+    preemption_bound: int = 2
+    time_budget: float | None = None
+    max_steps: int = 20_000
+    uncontrolled_timeout: float = 2.0
+    thread_errors: str = "fail"
+    patch: tuple[PatchPlan, ...] = ()
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        strategy: str = "pct",
+        runs: int | None = 1000,
+        seed: int | None = None,
+        depth: int = 3,
+        preemption_bound: int = 2,
+        time_budget: float | None = None,
+        max_steps: int = 20_000,
+        uncontrolled_timeout: float = 2.0,
+        thread_errors: str = "fail",
+        patch: Any = (),
+    ) -> ExploreOptions:
+        """Check every argument, naming it and what is allowed when it is wrong."""
+        if strategy not in STRATEGIES:
+            valid = ", ".join(repr(name) for name in STRATEGIES)
+            raise ValueError(f"strategy must be one of {valid}, got {strategy!r}")
+        if runs is not None:
+            _int("runs", runs, 1)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        _int("depth", depth, 1)
+        _int("preemption_bound", preemption_bound, 0)
+        budget = None if time_budget is None else _seconds("time_budget", time_budget)
+        if runs is None and budget is None and strategy != "dfs":
+            raise ValueError("runs=None (no limit) needs a time_budget, or strategy='dfs'")
+        _int("max_steps", max_steps, 1)
+        if thread_errors not in ("fail", "ignore"):
+            raise ValueError(f"thread_errors must be 'fail' or 'ignore', got {thread_errors!r}")
+        return cls(
+            strategy=strategy,
+            runs=runs,
+            seed=seed,
+            depth=depth,
+            preemption_bound=preemption_bound,
+            time_budget=budget,
+            max_steps=max_steps,
+            uncontrolled_timeout=_seconds("uncontrolled_timeout", uncontrolled_timeout),
+            thread_errors=thread_errors,
+            patch=_plans(patch),
+        )
+
+    def run_settings(self) -> RunSettings:
+        return RunSettings(
+            self.max_steps, self.uncontrolled_timeout, self.thread_errors, self.patch
+        )
+
+
+def _check_scenario(scenario: Any) -> None:
+    if not callable(scenario):
+        raise TypeError(f"scenario must be a zero-argument callable, got {type(scenario).__name__}")
+    if inspect.iscoroutinefunction(scenario):
+        raise TypeError(
+            "scenario must be a plain (not async) callable: asyncio is not controlled yet"
+        )
+
+
+class _Exclusive:
+    """Refuses nested and concurrent explorations (their patches would collide)."""
+
+    def __enter__(self) -> None:
+        if controlling_scheduler() is not None:
+            raise RuntimeError("explore()/replay() cannot be called inside a scenario")
+        if not _EXPLORING.acquire(False):
+            raise RuntimeError(
+                "another exploration is running in this process: explorations patch "
+                "process-wide globals and cannot overlap"
+            )
+
+    def __exit__(self, *exc_info: object) -> None:
+        _EXPLORING.release()
+
+
+def _default_command(scenario: Scenario, token: str) -> str:
+    return f'pytest_concurrency.replay({tokens.scenario_name(scenario)}, "{token}")'
+
+
+def _command(scenario: Scenario, command: ReplayCommand | None, token: str) -> str:
+    return command(token) if command is not None else _default_command(scenario, token)
+
+
+def run_exploration(
+    scenario: Scenario, options: ExploreOptions, *, command: ReplayCommand | None = None
+) -> ExploreResult:
+    """``explore`` with validated options; ``command`` formats the replay command line."""
+    _check_scenario(scenario)
+    seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
+    strategy = make_strategy(
+        options.strategy, seed=seed, depth=options.depth, preemption_bound=options.preemption_bound
+    )
+    settings = options.run_settings()
+    started = _realtime.perf_counter()
+    runs = 0
+    distinct: set[int] = set()
+    with _Exclusive():
+        while options.runs is None or runs < options.runs:
+            budget = options.time_budget
+            if budget is not None and runs and _realtime.perf_counter() - started >= budget:
+                break
+            if not strategy.begin_run():
+                break
+            result = run_schedule(scenario, strategy, settings)
+            strategy.end_run(len(result.choices))
+            runs += 1
+            distinct.add(hash(result.choices))
+            if result.failure is not None:
+                raise _explored_failure(
+                    scenario,
+                    result,
+                    strategy,
+                    None if options.strategy == "dfs" else seed,
+                    runs,
+                    settings,
+                    command,
+                    options,
+                )
+    return ExploreResult(
+        strategy=strategy.name,
+        seed=None if options.strategy == "dfs" else seed,
+        schedules_run=runs,
+        distinct_schedules=len(distinct),
+        exhausted=strategy.exhausted,
+        elapsed=_realtime.perf_counter() - started,
+    )
+
+
+def _explored_failure(
+    scenario: Scenario,
+    result: RunResult,
+    strategy: ExplorationStrategy,
+    seed: int | None,
+    runs: int,
+    settings: RunSettings,
+    command: ReplayCommand | None,
+    options: ExploreOptions,
+) -> BaseException:
+    failure = result.failure
+    assert failure is not None
+    if failure.kind in ("nondeterministic", "mismatch"):
+        return NondeterministicScenarioError(
+            f"the scenario is not deterministic: {failure.summary}. A schedule must depend only "
+            "on the scheduler's choices: avoid randomness, real time, iterating over sets of "
+            "objects, and state kept from a previous run"
+        )
+    token = tokens.encode(result.choices, tokens.scenario_tag(scenario))
+    notes: list[str] = []
+    trace = None
+    if failure.kind != "uncontrolled":  # replaying it would only block again
+        tracer = Tracer()
+        traced = run_schedule(scenario, ReplayStrategy(result.choices), settings, tracer)
+        if traced.failure is not None and traced.failure.same_as(failure):
+            failure = traced.failure
+            trace = tracer.trace()
+        else:
+            notes.append(
+                "note: replayed with tracing on, this schedule did not fail the same way, so the "
+                "scenario is not deterministic (randomness, real time, hash order, state kept "
+                "between runs); no trace"
+            )
+    if result.abandoned:
+        notes.append(
+            f"note: {', '.join(result.abandoned)} could not be stopped and were abandoned "
+            "(daemon threads; they end at their next scheduling point)"
+        )
+    how = f"seed {seed}" if seed is not None else f"preemption bound {options.preemption_bound}"
+    return build_failure(
+        failure,
+        token=token,
+        trace=trace,
+        found=f"found by strategy {strategy.name!r} ({how}) after {runs} schedule(s)",
+        command=_command(scenario, command, token),
+        strategy=strategy.name,
+        seed=seed,
+        schedules_run=runs,
+        notes=tuple(notes),
+    )
+
+
+def explore(
+    scenario: Scenario,
+    *,
+    strategy: str = "pct",
+    runs: int | None = 1000,
+    seed: int | None = None,
+    depth: int = 3,
+    preemption_bound: int = 2,
+    time_budget: float | None = None,
+    max_steps: int = 20_000,
+    uncontrolled_timeout: float = 2.0,
+    thread_errors: str = "fail",
+    patch: Any = (),
+) -> ExploreResult:
+    """Run ``scenario`` under many schedules; raise InterleavingFailure on the first failing one.
+
+    ``strategy``: "random", "pct" (with ``depth``) or "dfs" (exhaustive within
+    ``preemption_bound`` preemptions). ``runs`` caps the schedules (None: no cap,
+    needs ``time_budget`` unless dfs); ``time_budget`` caps real seconds;
+    ``seed`` makes random/pct reproducible (None picks one and reports it).
+    ``max_steps`` scheduling points per run turn a spin loop into a failure;
+    ``uncontrolled_timeout`` real seconds without a scheduling point are an
+    UncontrolledBlock. ``thread_errors="ignore"`` lets threads other than the
+    scenario die of an exception without failing the run. ``patch``: modules or
+    objects whose pre-existing locks, conditions, events, semaphores, barriers,
+    and imported ``threading``/``time`` names are swapped for controlled ones.
+    """
+    options = ExploreOptions.create(
+        strategy=strategy,
+        runs=runs,
+        seed=seed,
+        depth=depth,
+        preemption_bound=preemption_bound,
+        time_budget=time_budget,
+        max_steps=max_steps,
+        uncontrolled_timeout=uncontrolled_timeout,
+        thread_errors=thread_errors,
+        patch=patch,
+    )
+    return run_exploration(scenario, options)
+
+
+def token_matches(scenario: Scenario, token: str) -> bool:
+    """True when ``token`` was recorded for a scenario with this name (token checked first)."""
+    return tokens.decode(token).tag == tokens.scenario_tag(scenario)
+
+
+def run_replay(
+    scenario: Scenario,
+    token: str,
+    options: ExploreOptions,
+    *,
+    command: ReplayCommand | None = None,
+) -> None:
+    """``replay`` with validated options."""
+    _check_scenario(scenario)
+    schedule = tokens.decode(token)
+    if schedule.tag != tokens.scenario_tag(scenario):
+        raise tokens.ReplayTokenError(
+            f"this replay token was recorded for another scenario, not "
+            f"{tokens.scenario_name(scenario)!r}"
+        )
+    strategy = ReplayStrategy(schedule.choices)
+    tracer = Tracer()
+    with _Exclusive():
+        result = run_schedule(scenario, strategy, options.run_settings(), tracer)
+    failure = result.failure
+    if failure is not None and failure.kind in ("mismatch", "nondeterministic"):
+        raise tokens.ReplayTokenError(_mismatch(failure))
+    if failure is not None:
+        canonical = tokens.encode(result.choices, schedule.tag)
+        raise build_failure(
+            failure,
+            token=canonical,
+            trace=tracer.trace(),
+            found="replayed from its token",
+            command=_command(scenario, command, canonical),
+            strategy="replay",
+            seed=None,
+            schedules_run=1,
+        )
+    if strategy.leftover:
+        raise tokens.ReplayTokenError(
+            _mismatch(
+                RunFailure(
+                    "mismatch",
+                    f"the scenario finished with {strategy.leftover} of the token's "
+                    f"{len(schedule.choices)} choices unused",
+                )
+            )
+        )
+
+
+def _mismatch(failure: RunFailure) -> str:
+    return (
+        f"the replay token does not fit this scenario: {failure.summary} (was it recorded for "
+        "another version of the code, or is the scenario not deterministic?)"
+    )
+
+
+def replay(
+    scenario: Scenario,
+    token: str,
+    *,
+    max_steps: int = 20_000,
+    uncontrolled_timeout: float = 2.0,
+    thread_errors: str = "fail",
+    patch: Any = (),
+) -> None:
+    """Re-run exactly the schedule of ``token``; raise InterleavingFailure (traced) if it fails.
+
+    A malformed token, or one recorded for another scenario, raises
+    :class:`~.token.ReplayTokenError`.
+    """
+    options = ExploreOptions.create(
+        max_steps=max_steps,
+        uncontrolled_timeout=uncontrolled_timeout,
+        thread_errors=thread_errors,
+        patch=patch,
+    )
+    run_replay(scenario, token, options)
+
+
+def patch_current_run(target: object) -> bool:
+    """Inside a run, swap ``target``'s primitives for the rest of that run; False outside one."""
+    sched = controlling_scheduler()
+    if sched is None:
+        return False
+    PatchPlan(target).apply(sched.run_patcher, sched)
+    return True
+
+
+def checkpoint(name: str = "") -> None:
+    """An explicit scheduling point (named in traces); does nothing outside a run."""
+    if not isinstance(name, str):
+        raise TypeError(f"checkpoint(name): name must be a str, got {type(name).__name__}")
+    sched = controlling_scheduler()
+    if sched is not None:
+        sched.point("checkpoint", name or None)
+
+
+__all__ += ["InterleavingFailure"]

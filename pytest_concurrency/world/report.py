@@ -1,0 +1,265 @@
+"""What a failing schedule looks like to a person: the failures, their messages.
+
+A failure message has, in order: what went wrong, how it was found (strategy,
+seed, schedules run), the details (wait-for graph and stacks for a deadlock,
+the stuck thread's stack and the likely fixes for an uncontrolled block), the
+trace of the failing schedule, its replay token, and -- last, so it is the
+line a person copies -- the exact command that replays it.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from pytest_concurrency.world.trace import Trace, is_internal, short_path
+
+if TYPE_CHECKING:
+    from pytest_concurrency.world.scheduler import RunFailure, Scheduler, ThreadRecord
+
+#: trace lines shown in a failure message (all of them stay in ``failure.trace``)
+TRACE_LINES_SHOWN = 120
+
+
+class InterleavingFailure(AssertionError):
+    """A schedule of the scenario failed: an assertion, an exception, a deadlock, ...
+
+    ``token`` replays exactly that schedule; ``trace`` has one record per step
+    (``str(trace)`` formats it); ``strategy``, ``seed`` and ``schedules_run`` say
+    how it was found; ``__cause__`` is the scenario's own exception, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        token: str = "",
+        trace: Trace | None = None,
+        strategy: str = "",
+        seed: int | None = None,
+        schedules_run: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.token = token
+        self.trace = trace if trace is not None else Trace([])
+        self.strategy = strategy
+        self.seed = seed
+        self.schedules_run = schedules_run
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only attributes survive pickling (pytest-xdist, multiprocessing)
+        return (
+            _rebuild,
+            (
+                type(self),
+                str(self),
+                self.token,
+                self.trace,
+                self.strategy,
+                self.seed,
+                self.schedules_run,
+            ),
+        )
+
+
+def _rebuild(
+    cls: type[InterleavingFailure],
+    message: str,
+    token: str,
+    trace: Trace,
+    strategy: str,
+    seed: int | None,
+    schedules_run: int,
+) -> InterleavingFailure:
+    return cls(
+        message, token=token, trace=trace, strategy=strategy, seed=seed, schedules_run=schedules_run
+    )
+
+
+class Deadlock(InterleavingFailure):
+    """Every thread is blocked and no timeout is pending."""
+
+
+class UncontrolledBlock(InterleavingFailure):
+    """A controlled thread blocked (or ran) where the scheduler cannot see it."""
+
+
+class NondeterministicScenarioError(RuntimeError):
+    """The same choices led to different schedules: the scenario depends on something else.
+
+    Typical causes: randomness, real time, iteration over a set of objects
+    (hash order), state left over from a previous run.
+    """
+
+
+_CLASSES: dict[str, type[InterleavingFailure]] = {
+    "deadlock": Deadlock,
+    "uncontrolled": UncontrolledBlock,
+}
+
+
+def build_failure(
+    failure: RunFailure,
+    *,
+    token: str,
+    trace: Trace | None,
+    found: str,
+    command: str,
+    strategy: str,
+    seed: int | None,
+    schedules_run: int,
+    notes: tuple[str, ...] = (),
+) -> InterleavingFailure:
+    """The public exception for a failed run, with its whole message."""
+    parts = [failure.summary, found]
+    parts.extend(notes)
+    if failure.details:
+        parts += ["", failure.details.rstrip()]
+    if trace is not None and len(trace):
+        parts += ["", f"trace of the failing schedule ({len(trace)} lines):"]
+        parts.append(trace.format(limit=TRACE_LINES_SHOWN))
+    parts += ["", f"replay token: {token}", "replay this schedule with:", f"  {command}"]
+    error = _CLASSES.get(failure.kind, InterleavingFailure)(
+        "\n".join(parts),
+        token=token,
+        trace=trace,
+        strategy=strategy,
+        seed=seed,
+        schedules_run=schedules_run,
+    )
+    error.__cause__ = failure.cause
+    return error
+
+
+# -- stacks ---------------------------------------------------------------------------------------
+
+
+def format_stack(frame: FrameType | None, indent: str = "    ") -> str:
+    """A thread's stack, outermost first, without the harness's own frames."""
+    if frame is None:
+        return f"{indent}(no stack: the thread is not running)"
+    summary = traceback.StackSummary.extract(traceback.walk_stack(frame))
+    summary.reverse()
+    kept = [entry for entry in summary if not is_internal(entry.filename)]
+    if not kept:
+        return f"{indent}(only harness frames)"
+    lines = []
+    for entry in kept:
+        lines.append(
+            f'{indent}File "{short_path(entry.filename)}", line {entry.lineno}, in {entry.name}'
+        )
+        if entry.line:
+            lines.append(f"{indent}  {entry.line.strip()}")
+    return "\n".join(lines)
+
+
+def _stacks(sched: Scheduler, records: list[ThreadRecord]) -> str:
+    frames = sys._current_frames()
+    out = ["stacks:"]
+    for record in records:
+        out.append(f"  {record.name}:")
+        out.append(format_stack(frames.get(record.ident) if record.ident is not None else None))
+    return "\n".join(out)
+
+
+# -- deadlocks ---------------------------------------------------------------------------------
+
+
+_VERBS = {
+    "acquire": "waits to acquire",
+    "wait": "waits on",
+    "get": "waits for an item in",
+    "join": "waits for the end of",
+}
+
+
+def _edge(record: ThreadRecord) -> str:
+    """``T1 (worker) waits to acquire Lock#2, held by T2 (worker)``."""
+    resource = record.waiting_on
+    if resource is None:
+        return f"{record.name} sleeps"
+    verb = _VERBS.get(record.waiting_op, f"waits ({record.waiting_op}) on")
+    text = f"{record.name} {verb} {resource.label()}"
+    holder = resource.holder()
+    if holder is not None and holder is not record and holder is not resource:
+        text += f", held by {holder.name}"
+    return text
+
+
+def _cycle(record: ThreadRecord) -> list[ThreadRecord] | None:
+    """The wait-for cycle through ``record`` (thread -> resource -> holder -> ...), if any."""
+    path: list[ThreadRecord] = []
+    node: ThreadRecord | None = record
+    while node is not None and node not in path:
+        path.append(node)
+        resource = node.waiting_on
+        node = resource.holder() if resource is not None and node.blocked else None
+    if node is None:
+        return None
+    return path[path.index(node) :]
+
+
+def deadlock_summary(sched: Scheduler) -> str:
+    blocked = [r for r in sched.live if r.blocked]
+    for record in blocked:
+        cycle = _cycle(record)
+        if cycle:
+            return "deadlock: " + "; ".join(_edge(r) for r in cycle)
+    if sched.records and sched.records[0].finished:
+        names = ", ".join(r.name for r in blocked)
+        return (
+            f"deadlock at the end of the scenario: it returned, but {names} "
+            "can never wake up (never notified, never joined or never shut down)"
+        )
+    return "deadlock: every thread is blocked and no timeout is pending"
+
+
+def deadlock_details(sched: Scheduler) -> str:
+    blocked = [r for r in sched.live if r.blocked]
+    lines = ["wait-for graph:"]
+    lines += [f"  {_edge(record)}" for record in blocked]
+    return "\n".join(lines) + "\n\n" + _stacks(sched, blocked)
+
+
+def thread_states(sched: Scheduler) -> str:
+    """Each live thread: running, or what it waits for; then the stacks."""
+    lines = ["threads:"]
+    for record in sched.live:
+        state = _edge(record) if record.blocked else f"{record.name} is runnable"
+        lines.append(f"  {state}")
+    return "\n".join(lines) + "\n\n" + _stacks(sched, list(sched.live))
+
+
+# -- uncontrolled blocks ---------------------------------------------------------------------------
+
+_FIXES = """likely fixes:
+  - a lock, condition, semaphore or event created before the run (e.g. at module level:
+    `_lock = threading.Lock()`) is invisible to the scheduler: pass its module or object to
+    interleavings.patch(...) (or explore(..., patch=[...]))
+  - names bound at import with `from threading import Lock` or `from time import sleep`:
+    patch that module the same way
+  - a queue.Queue or an executor created before the run: create it inside the scenario
+  - real I/O (sockets, subprocesses, blocking files): replace it with a fake
+  - busy-waiting on time.monotonic(): virtual time only moves when every thread is blocked;
+    wait on an Event or Condition with a timeout instead
+  - a legitimately long computation between two synchronisation points: raise
+    uncontrolled_timeout"""
+
+
+def uncontrolled_failure(sched: Scheduler, limit: float) -> RunFailure:
+    from pytest_concurrency.world.scheduler import RunFailure
+
+    record = sched.current
+    name = record.name if record is not None else "?"
+    frames = sys._current_frames()
+    frame = frames.get(record.ident) if record is not None and record.ident is not None else None
+    return RunFailure(
+        "uncontrolled",
+        f"uncontrolled block: thread {name} made no scheduling point for {limit:g} s; it is "
+        "blocked where the scheduler cannot see it (an uncontrolled lock, a C-level wait, I/O) "
+        "or running a long computation",
+        details=f"where {name} is:\n{format_stack(frame)}\n\n{_FIXES}",
+        thread=name,
+    )

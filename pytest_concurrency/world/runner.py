@@ -1,0 +1,99 @@
+"""Run one schedule: install the world, start the scenario, watch it, tear it all down.
+
+The caller's thread is the *coordinator*: it never runs user code. It waits for
+the run to end in short real-time slices -- so pytest-timeout's signal and
+KeyboardInterrupt still reach it -- and doubles as the watchdog: when the
+thread holding the baton makes no scheduling point for ``uncontrolled_timeout``
+seconds it is blocked somewhere the scheduler cannot see, and the run fails
+with an UncontrolledBlock instead of hanging. Whatever happens, every
+controlled thread is unwound, every OS thread joined and every patch restored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pytest_concurrency import _realtime
+from pytest_concurrency._patching import Patcher
+from pytest_concurrency.world import executor, patching, report, threads
+from pytest_concurrency.world.scheduler import RunFailure, Scheduler, Strategy, ThreadRecord
+from pytest_concurrency.world.trace import Tracer
+
+#: real seconds the coordinator gives each thread to unwind once its run is over
+ABORT_GRACE = 1.0
+#: real seconds to wait for an unwound OS thread to be gone
+JOIN_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every run of an exploration shares."""
+
+    max_steps: int
+    uncontrolled_timeout: float
+    thread_errors: str
+    patch_plans: tuple[patching.PatchPlan, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one schedule."""
+
+    failure: RunFailure | None
+    choices: tuple[int, ...]
+    steps: int
+    abandoned: tuple[str, ...]
+
+
+def run_schedule(
+    scenario: Callable[[], object],
+    strategy: Strategy,
+    settings: RunSettings,
+    tracer: Tracer | None = None,
+) -> RunResult:
+    """Run ``scenario`` once under ``strategy``; never leaves a thread or a patch behind."""
+    sched = Scheduler(
+        strategy,
+        max_steps=settings.max_steps,
+        thread_errors=settings.thread_errors,
+        tracer=tracer,
+    )
+    patcher = Patcher()
+    sched.run_patcher = patcher
+    stuck: list[ThreadRecord] = []
+    try:
+        patching.install(patcher, sched, settings.patch_plans)
+        scenario_thread = threading.Thread(target=scenario, name=threads.SCENARIO, daemon=False)
+        first = threads.launch(sched, scenario_thread)
+        sched.start_first(first)
+        _watch(sched, settings.uncontrolled_timeout)
+    finally:
+        try:
+            stuck = sched.abort_all(ABORT_GRACE)
+            threads.join_os_threads(sched, stuck, JOIN_GRACE)
+            executor.forget_run(sched)
+        finally:
+            patcher.restore()
+    return RunResult(
+        sched.failure,
+        tuple(sched.choices),
+        sched.steps,
+        tuple(record.name for record in stuck),
+    )
+
+
+def _watch(sched: Scheduler, limit: float) -> None:
+    """Wait for the run to end; fail it if the baton holder stops making progress."""
+    slice_ = min(0.05, limit / 4)
+    last_steps = -1
+    last_progress = _realtime.monotonic()
+    while not sched.done.acquire(True, slice_):
+        now = _realtime.monotonic()
+        if sched.steps != last_steps:
+            last_steps = sched.steps
+            last_progress = now
+        elif now - last_progress >= limit:
+            sched.fail(report.uncontrolled_failure(sched, limit))
+            return

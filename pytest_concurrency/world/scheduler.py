@@ -1,0 +1,559 @@
+"""Who runs next: the baton, runnable and blocked threads, virtual time, the run's outcome.
+
+Every controlled thread is a real OS thread parked on its own raw lock; exactly
+one of them -- ``current`` -- runs at a time. At a *scheduling point* the running
+thread asks the strategy who runs next among the *enabled* threads (always in
+creation order, never in hash order), and if it is another thread it releases
+that thread's park lock and parks on its own. Because only the baton holder
+touches the controlled primitives, they are plain Python state machines with no
+locking of their own.
+
+A blocked thread is enabled again when its ``ready`` predicate becomes true (the
+lock it wants is free, it was notified, ...) or when virtual time reaches its
+deadline. Virtual time belongs to the scheduler: it advances only when no thread
+is enabled, straight to the earliest deadline, so ``sleep(480)`` costs nothing and
+timeouts fire deterministically. No enabled thread and no deadline is a deadlock.
+
+The fast path (a point with nothing to trace) allocates one small list and
+takes no stack snapshot: tracing, stacks and readable names are only collected
+when a failing schedule is replayed with a :class:`~.trace.Tracer`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pytest_concurrency import _realtime
+
+if TYPE_CHECKING:
+    import threading
+
+    from pytest_concurrency.world.trace import Tracer
+
+_get_ident = _realtime.get_ident
+
+#: the run in progress, or None; installed and removed through the run's Patcher
+_ACTIVE: Scheduler | None = None
+
+#: virtual ``time.monotonic()`` when a run starts (any value; a fixed one keeps runs identical)
+VIRTUAL_START = 100_000.0
+
+
+class Abort(BaseException):
+    """Unwinds a controlled thread whose run is over (failed, finished or interrupted).
+
+    A BaseException so that the code under test's ``except Exception`` cannot
+    swallow it; its ``finally`` blocks still run.
+    """
+
+
+class ScheduleMismatch(Exception):
+    """A strategy following a recorded schedule found a different set of enabled threads."""
+
+    def __init__(self, message: str, *, nondeterministic: bool) -> None:
+        super().__init__(message)
+        self.nondeterministic = nondeterministic
+
+
+class Waitable(Protocol):
+    """What a blocked thread waits on: named, and possibly held by some thread."""
+
+    def label(self) -> str: ...
+
+    def holder(self) -> ThreadRecord | None: ...
+
+
+class Strategy(Protocol):
+    """Picks the next thread at a point where more than one thread is enabled."""
+
+    def thread_created(self, index: int) -> None: ...
+
+    def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord: ...
+
+
+class RunFailure:
+    """Why one run failed, before it is turned into a public exception by the report."""
+
+    __slots__ = ("cause", "details", "kind", "summary", "thread")
+
+    def __init__(
+        self,
+        kind: str,
+        summary: str,
+        *,
+        cause: BaseException | None = None,
+        details: str = "",
+        thread: str = "",
+    ) -> None:
+        #: "exception", "deadlock", "step-budget", "uncontrolled", "mismatch", "nondeterministic"
+        self.kind = kind
+        self.summary = summary
+        self.cause = cause
+        self.details = details
+        self.thread = thread
+
+    def same_as(self, other: RunFailure) -> bool:
+        """True when a replay failed the same way (kind and exception type)."""
+        return self.kind == other.kind and type(self.cause) is type(other.cause)
+
+
+class ThreadRecord:
+    """The scheduler's view of one controlled thread."""
+
+    __slots__ = (
+        "blocked",
+        "daemon",
+        "deadline",
+        "exited",
+        "finished",
+        "ident",
+        "index",
+        "name",
+        "park",
+        "ready",
+        "thread",
+        "waiting_on",
+        "waiting_op",
+    )
+
+    def __init__(self, index: int, thread: threading.Thread, name: str, daemon: bool) -> None:
+        self.index = index
+        self.thread = thread
+        self.name = name
+        self.daemon = daemon
+        self.ident: int | None = None
+        #: locked while the thread may not run; releasing it hands the thread the baton
+        self.park = _realtime.allocate_lock()
+        self.park.acquire()
+        #: released by the thread itself as its very last controlled action
+        self.exited = _realtime.allocate_lock()
+        self.exited.acquire()
+        self.finished = False
+        self.blocked = False
+        self.ready: Callable[[], bool] | None = None
+        self.deadline: float | None = None
+        self.waiting_on: Waitable | None = None
+        self.waiting_op = ""
+
+    # a thread is itself a Waitable: join() waits on it, and it "holds" its own end
+    def label(self) -> str:
+        return self.name
+
+    def holder(self) -> ThreadRecord | None:
+        return None if self.finished else self
+
+    def is_finished(self) -> bool:
+        return self.finished
+
+    def __repr__(self) -> str:
+        return f"<ThreadRecord {self.name}>"
+
+
+class Scheduler:
+    """One run: its threads, the baton, virtual time, the recorded choices, the outcome."""
+
+    __slots__ = (
+        "_done_released",
+        "_handoff",
+        "_outsider",
+        "_serials",
+        "by_ident",
+        "by_thread",
+        "choices",
+        "current",
+        "done",
+        "failure",
+        "live",
+        "max_steps",
+        "now",
+        "over",
+        "records",
+        "run_patcher",
+        "steps",
+        "strategy",
+        "thread_errors",
+        "tracer",
+    )
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        *,
+        max_steps: int,
+        thread_errors: str,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.max_steps = max_steps
+        self.thread_errors = thread_errors
+        self.tracer = tracer
+        self.records: list[ThreadRecord] = []
+        self.live: list[ThreadRecord] = []
+        self.by_ident: dict[int, ThreadRecord] = {}
+        #: id(thread object) -> record; records keep their threads alive, so ids stay unique
+        self.by_thread: dict[int, ThreadRecord] = {}
+        self.current: ThreadRecord | None = None
+        self.now = VIRTUAL_START
+        self.steps = 0
+        self.choices: list[int] = []
+        self.over = False
+        self.failure: RunFailure | None = None
+        #: the coordinator waits on this; released once when the run ends
+        self.done = _realtime.allocate_lock()
+        self.done.acquire()
+        self._done_released = False
+        #: excludes the coordinator's abort from a handoff in progress (see :meth:`_switch`)
+        self._handoff = _realtime.allocate_lock()
+        self._serials: dict[str, int] = {}
+        self._outsider: ThreadRecord | None = None
+        #: the Patcher of this run, so that patches applied inside a run are restored with it
+        self.run_patcher: Any = None
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def register(self, thread: threading.Thread, name: str, daemon: bool) -> ThreadRecord:
+        """Create the record of a thread about to be started (its OS thread not yet running)."""
+        record = ThreadRecord(len(self.records), thread, name, daemon)
+        self.records.append(record)
+        self.live.append(record)
+        self.by_thread[id(thread)] = record
+        self.strategy.thread_created(record.index)
+        return record
+
+    def bind(self, record: ThreadRecord, ident: int) -> None:
+        """Map the started OS thread to its record, making it a controlled caller."""
+        record.ident = ident
+        self.by_ident[ident] = record
+
+    def forget(self, record: ThreadRecord) -> None:
+        """Undo :meth:`register` for a thread whose OS thread could not be started."""
+        self.records.remove(record)
+        self.live.remove(record)
+        self.by_thread.pop(id(record.thread), None)
+        if record.ident is not None:
+            self.by_ident.pop(record.ident, None)
+
+    def record_of(self, thread: threading.Thread) -> ThreadRecord | None:
+        """The record of a thread object started in this run, if it was."""
+        return self.by_thread.get(id(thread))
+
+    def next_serial(self, kind: str) -> int:
+        """Creation number of a primitive of ``kind`` in this run: ``Lock#3``."""
+        serial = self._serials.get(kind, 0) + 1
+        self._serials[kind] = serial
+        return serial
+
+    # -- scheduling points -----------------------------------------------------------------------
+
+    def caller(self) -> ThreadRecord:
+        """The record of the calling thread, which must hold the baton."""
+        me = self.current
+        if me is not None and me.ident == _get_ident():
+            if self.over:
+                raise Abort
+            return me
+        return self._foreign_caller()
+
+    def _foreign_caller(self) -> ThreadRecord:
+        if self.by_ident.get(_get_ident()) is not None:
+            # one of this run's threads without the baton: only happens while being aborted
+            raise Abort
+        import threading
+
+        if self.over:
+            # the run is over and its objects are used from elsewhere (a garbage collector
+            # callback, an object that outlived the scenario): plain, unscheduled semantics
+            if self._outsider is None:
+                self._outsider = ThreadRecord(-1, threading.current_thread(), "outside", True)
+            return self._outsider
+        raise RuntimeError(
+            f"a primitive of an interleavings run was used from thread "
+            f"{threading.current_thread().name!r}, which the run does not control; objects "
+            "created inside a scenario must not be shared with threads started outside it"
+        )
+
+    def point(self, op: str, resource: object, *, after: bool = False) -> ThreadRecord:
+        """A scheduling point: maybe let another enabled thread run first.
+
+        The point comes before ``op`` (others may act first), except with
+        ``after=True`` for an op that creates work for others (``start``).
+        """
+        me = self.caller()
+        if me.index < 0:  # used after the run: no scheduling
+            return me
+        self.steps += 1
+        if self.steps > self.max_steps:
+            self._budget_exhausted(me)
+        nxt = self._pick(me, me)
+        tracer = self.tracer
+        if tracer is not None:
+            switched = nxt if nxt is not me else None
+            if after:
+                tracer.op(self, me, op, resource, preempted_after_by=switched)
+            elif switched is not None:
+                tracer.preempted(self, me, op, resource, switched)
+        if nxt is not me:
+            self._switch(me, nxt)
+        if tracer is not None and not after:
+            tracer.op(self, me, op, resource)
+        return me
+
+    def block(
+        self,
+        me: ThreadRecord,
+        ready: Callable[[], bool] | None,
+        deadline: float | None,
+        op: str,
+        resource: Waitable | None,
+    ) -> bool:
+        """Park ``me`` until ``ready()`` or virtual time reaches ``deadline``.
+
+        Returns True when resumed because ``ready()`` holds, False on timeout.
+        The caller re-checks its own condition: nothing else ran in between.
+        """
+        if me.index < 0:
+            raise RuntimeError(
+                f"cannot wait on {resource.label() if resource is not None else 'a timer'}: "
+                "the interleavings run it belongs to is over"
+            )
+        me.blocked = True
+        me.ready = ready
+        me.deadline = deadline
+        me.waiting_on = resource
+        me.waiting_op = op
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.blocks(self, me, op, resource, deadline)
+        try:
+            nxt = self._pick(me, None)
+            if nxt is not me:
+                self._switch(me, nxt)
+        finally:
+            me.blocked = False
+            me.ready = None
+            me.deadline = None
+            me.waiting_on = None
+        woken = ready is not None and ready()
+        if tracer is not None:
+            tracer.wakes(self, me, op, woken)
+        return woken
+
+    def deadline_after(self, timeout: float | None) -> float | None:
+        """The virtual deadline ``timeout`` seconds from now (None waits forever)."""
+        return None if timeout is None else self.now + timeout
+
+    # -- choosing ------------------------------------------------------------------------------
+
+    def _enabled(self) -> list[ThreadRecord]:
+        now = self.now
+        enabled = []
+        for record in self.live:
+            if not record.blocked:
+                enabled.append(record)
+                continue
+            ready = record.ready
+            if (ready is not None and ready()) or (
+                record.deadline is not None and record.deadline <= now
+            ):
+                enabled.append(record)
+        return enabled
+
+    def _pick(self, me: ThreadRecord, current: ThreadRecord | None) -> ThreadRecord:
+        """Who runs next; ``current`` is ``me`` when ``me`` could keep running, else None."""
+        enabled = self._enabled()
+        if not enabled:
+            enabled = self._advance_time(me)
+        if len(enabled) == 1:
+            return enabled[0]
+        try:
+            chosen = self.strategy.choose(enabled, current)
+        except ScheduleMismatch as mismatch:
+            kind = "nondeterministic" if mismatch.nondeterministic else "mismatch"
+            self.fail(RunFailure(kind, str(mismatch)))
+            raise Abort from None
+        self.choices.append(chosen.index)
+        return chosen
+
+    def _advance_time(self, me: ThreadRecord) -> list[ThreadRecord]:
+        deadlines = [r.deadline for r in self.live if r.blocked and r.deadline is not None]
+        if not deadlines:
+            self._deadlock(me)
+        self.now = min(deadlines)
+        if self.tracer is not None:
+            self.tracer.time_advanced(self)
+        return self._enabled()
+
+    # -- the baton -----------------------------------------------------------------------------
+
+    def _switch(self, me: ThreadRecord, nxt: ThreadRecord) -> None:
+        handoff = self._handoff
+        handoff.acquire()
+        if self.over:
+            handoff.release()
+            raise Abort
+        self.current = nxt
+        nxt.park.release()
+        handoff.release()
+        me.park.acquire()
+        if self.over:
+            raise Abort
+
+    def start_first(self, record: ThreadRecord) -> None:
+        """Hand the baton to the scenario thread (called by the coordinator)."""
+        self.current = record
+        record.park.release()
+
+    def wait_first_turn(self, record: ThreadRecord) -> None:
+        """Run by a new controlled thread before any user code: wait for the baton."""
+        record.park.acquire()
+        if self.over:
+            raise Abort
+
+    def thread_exit(self, record: ThreadRecord) -> None:
+        """A controlled thread is leaving user code: pass the baton on or end the run."""
+        handoff = self._handoff
+        try:
+            with handoff:
+                record.finished = True
+                self.live.remove(record)
+                if record.ident is not None:
+                    self.by_ident.pop(record.ident, None)
+                if self.over or self.current is not record:
+                    return
+                if self.tracer is not None:
+                    self.tracer.finished(self, record)
+                if not any(not r.daemon for r in self.live):
+                    self.current = None
+                    self._end()
+                    return
+            # picking may run strategy code and detect a deadlock: do it outside the lock
+            try:
+                nxt = self._pick(record, None)
+            except Abort:
+                return
+            with handoff:
+                if self.is_over():  # a deadlock or the coordinator may have ended it
+                    return
+                self.current = nxt
+                nxt.park.release()
+        finally:
+            record.exited.release()
+
+    def thread_error(self, record: ThreadRecord, error: BaseException) -> None:
+        """An exception escaped a controlled thread's run()."""
+        if record.index == 0:
+            self.fail(RunFailure("exception", _describe(error), cause=error, thread=record.name))
+        elif self.thread_errors == "fail" and not isinstance(error, SystemExit):
+            self.fail(
+                RunFailure(
+                    "exception",
+                    f"thread {record.name} raised {_describe(error)}",
+                    cause=error,
+                    thread=record.name,
+                )
+            )
+        elif self.tracer is not None:
+            self.tracer.note(self, record, f"raised {_describe(error)} (ignored)")
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def is_over(self) -> bool:
+        return self.over
+
+    def fail(self, failure: RunFailure) -> None:
+        """Record the first failure and end the run; the other threads get aborted."""
+        with self._handoff:
+            if self.failure is None and not self.over:
+                self.failure = failure
+            self.over = True
+        self._release_done()
+
+    def _end(self) -> None:
+        self.over = True
+        self._release_done()
+
+    def _release_done(self) -> None:
+        if not self._done_released:
+            self._done_released = True
+            self.done.release()
+
+    def _budget_exhausted(self, me: ThreadRecord) -> None:
+        from pytest_concurrency.world import report
+
+        self.fail(
+            RunFailure(
+                "step-budget",
+                f"the run exceeded max_steps={self.max_steps} scheduling points: a thread is "
+                "probably spinning (polling a flag or retrying in a loop) without ever blocking",
+                details=report.thread_states(self),
+                thread=me.name,
+            )
+        )
+        raise Abort
+
+    def _deadlock(self, me: ThreadRecord) -> None:
+        from pytest_concurrency.world import report
+
+        self.fail(
+            RunFailure(
+                "deadlock",
+                report.deadlock_summary(self),
+                details=report.deadlock_details(self),
+                thread=me.name,
+            )
+        )
+        raise Abort
+
+    def abort_all(self, grace: float) -> list[ThreadRecord]:
+        """End the run now (coordinator side): unwind every controlled thread, in order.
+
+        Returns the records whose OS threads did not exit within ``grace`` seconds
+        each (blocked where the scheduler cannot reach them); they are daemon
+        threads and raise :class:`Abort` at their next scheduling point.
+        """
+        with self._handoff:
+            self.over = True
+            running = self.current
+        stuck: list[ThreadRecord] = []
+        for record in self.records:
+            if record is not running and record.ident is not None:
+                record.park.release()
+            if not record.exited.acquire(timeout=grace):
+                stuck.append(record)
+        return stuck
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    name = type(error).__qualname__
+    return f"{name}: {text}" if text else name
+
+
+def active() -> Scheduler | None:
+    """The scheduler of the run in progress, if any."""
+    return _ACTIVE
+
+
+def controlling_scheduler() -> Scheduler | None:
+    """The run's scheduler if the calling thread is one of its controlled threads."""
+    scheduler = _ACTIVE
+    if scheduler is not None and _get_ident() in scheduler.by_ident:
+        return scheduler
+    return None
+
+
+def in_module_body() -> bool:
+    """True while module-level code runs in this thread (an import in progress).
+
+    Primitives created then are stored in module globals and outlive the run,
+    so the factories hand out real ones.
+    """
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            return True
+        frame = frame.f_back
+    return False

@@ -1,0 +1,226 @@
+"""The step-by-step trace of one schedule, recorded only when a failure is replayed.
+
+Exploring records nothing but the choices. Once a schedule fails it is replayed
+once with a :class:`Tracer` attached, which records every operation with the
+thread, the resource (with where it was created) and the ``file:line`` of the
+*user* code that asked for it -- frames of the harness and of the standard
+library's ``threading``, ``queue`` and ``concurrent.futures`` are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_concurrency.world.scheduler import Scheduler, ThreadRecord
+
+_WORLD_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_WIRING_DIR = os.path.join(os.path.dirname(_WORLD_DIR.rstrip(os.sep)), "_wiring") + os.sep
+_STDLIB_FILES = frozenset(
+    os.path.abspath(path)
+    for path in (threading.__file__, __import__("queue").__file__)
+    if path is not None
+)
+_FUTURES_DIR = os.path.dirname(os.path.abspath(__import__("concurrent.futures").futures.__file__))
+
+
+def is_internal(filename: str) -> bool:
+    """True for frames of the harness or of the stdlib threading machinery."""
+    path = os.path.abspath(filename)
+    return path.startswith((_WORLD_DIR, _WIRING_DIR, _FUTURES_DIR)) or path in _STDLIB_FILES
+
+
+def short_path(filename: str) -> str:
+    """A path relative to the working directory when under it, else as given."""
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+    return filename if relative.startswith("..") else relative
+
+
+def user_frame(frame: FrameType | None) -> FrameType | None:
+    """The innermost frame from ``frame`` outwards that belongs to user code."""
+    while frame is not None and is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def user_location(frame: FrameType | None = None) -> str:
+    """``file:line`` of the innermost user frame of the calling thread."""
+    found = user_frame(frame if frame is not None else sys._getframe(1))
+    if found is None:
+        return "?"
+    return f"{short_path(found.f_code.co_filename)}:{found.f_lineno}"
+
+
+def resource_label(resource: object) -> str:
+    label = getattr(resource, "label", None)
+    if callable(label):
+        return str(label())
+    return "" if resource is None else str(resource)
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One line of a trace: an operation (numbered), or what happened around it.
+
+    ``preempted`` is "before" when the thread was switched away just before
+    ``op`` (it performs it later, on its own numbered line), "after" when it was
+    switched away right after performing it, "" otherwise.
+    """
+
+    step: int
+    thread: str
+    op: str
+    resource: str = ""
+    location: str = ""
+    note: str = ""
+    preempted: str = ""
+
+
+class Trace:
+    """The steps of one schedule, as records (``.steps``) and as text (``str()``)."""
+
+    def __init__(self, steps: list[TraceStep]) -> None:
+        self.steps = tuple(steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[TraceStep]:
+        return iter(self.steps)
+
+    def format(self, limit: int | None = None) -> str:
+        """The trace as aligned text; with ``limit``, only the last ``limit`` rows.
+
+        Runs of identical lines (a spin loop) are shown once with a count.
+        """
+        rows: list[tuple[str, ...]] = []
+        previous: tuple[str, ...] | None = None
+        repeats = 0
+        for s in self.steps:
+            key = (s.thread, s.op, s.resource, s.location, s.note, s.preempted)
+            if key == previous:
+                repeats += 1
+                continue
+            if repeats:
+                rows.append(("", "", f"... {repeats} more like the line above", "", "", ""))
+            previous, repeats = key, 0
+            note = f"<- preempted {s.preempted} this: {s.note}" if s.preempted else s.note
+            rows.append(
+                (str(s.step) if s.step else "", s.thread, s.op, s.resource, s.location, note)
+            )
+        if repeats:
+            rows.append(("", "", f"... {repeats} more like the line above", "", "", ""))
+        omitted = 0
+        if limit is not None and len(rows) > limit:
+            omitted = len(rows) - limit
+            rows = rows[omitted:]
+        rows.insert(0, ("step", "thread", "operation", "resource", "where", ""))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = [f"  ... {omitted} earlier rows omitted (see failure.trace)"] if omitted else []
+        for row in rows:
+            cells = [row[0].rjust(widths[0])] + [
+                c.ljust(w) for c, w in zip(row[1:5], widths[1:], strict=True)
+            ]
+            lines.append(("  " + "  ".join(cells) + "  " + row[5]).rstrip())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self.steps)} lines>"
+
+
+class Tracer:
+    """Collects :class:`TraceStep` rows while a schedule is replayed."""
+
+    def __init__(self) -> None:
+        self.steps: list[TraceStep] = []
+        self._performed = 0
+
+    def trace(self) -> Trace:
+        return Trace(self.steps)
+
+    def site(self) -> str:
+        """Where the user code creating a primitive is."""
+        return user_location(sys._getframe(1))
+
+    def op(
+        self,
+        sched: Scheduler,
+        me: ThreadRecord,
+        op: str,
+        resource: object,
+        preempted_after_by: ThreadRecord | None = None,
+    ) -> None:
+        self._performed += 1
+        after = preempted_after_by
+        self.steps.append(
+            TraceStep(
+                self._performed,
+                me.name,
+                op,
+                resource_label(resource),
+                user_location(),
+                note=f"{after.name} runs" if after is not None else "",
+                preempted="after" if after is not None else "",
+            )
+        )
+
+    def preempted(
+        self, sched: Scheduler, me: ThreadRecord, op: str, resource: object, nxt: ThreadRecord
+    ) -> None:
+        self.steps.append(
+            TraceStep(
+                0,
+                me.name,
+                op,
+                resource_label(resource),
+                user_location(),
+                note=f"{nxt.name} runs",
+                preempted="before",
+            )
+        )
+
+    def blocks(
+        self,
+        sched: Scheduler,
+        me: ThreadRecord,
+        op: str,
+        resource: object,
+        deadline: float | None,
+    ) -> None:
+        notes = []
+        holder = getattr(resource, "holder", None)
+        owner = holder() if callable(holder) else None
+        if owner is not None and owner is not me and owner is not resource:
+            notes.append(f"held by {owner.name}")
+        if deadline is not None:
+            notes.append(f"timeout in {deadline - sched.now:g} s")
+        label = resource_label(resource)
+        self.steps.append(TraceStep(0, me.name, f"blocks ({op})", label, note=", ".join(notes)))
+
+    def wakes(self, sched: Scheduler, me: ThreadRecord, op: str, woken: bool) -> None:
+        if not woken:
+            self.steps.append(TraceStep(0, me.name, "wakes" if op == "sleep" else "times out"))
+
+    def time_advanced(self, sched: Scheduler) -> None:
+        from pytest_concurrency.world.scheduler import VIRTUAL_START
+
+        elapsed = sched.now - VIRTUAL_START
+        self.steps.append(TraceStep(0, "", "time", note=f"virtual time is now +{elapsed:g} s"))
+
+    def finished(self, sched: Scheduler, me: ThreadRecord) -> None:
+        self.steps.append(TraceStep(0, me.name, "finishes"))
+
+    def note(self, sched: Scheduler, me: ThreadRecord, text: str) -> None:
+        self.steps.append(TraceStep(0, me.name, "note", note=text))

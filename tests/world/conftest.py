@@ -1,0 +1,58 @@
+"""Every world test must leave the process as it found it: no thread, no patch."""
+
+from __future__ import annotations
+
+import concurrent.futures.thread as cf_thread
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+
+def world_globals() -> dict[str, object]:
+    """Every global a run swaps, by name (compared by identity after each test)."""
+    names = {
+        f"threading.{n}": getattr(threading, n)
+        for n in ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
+    }
+    names.update(
+        {
+            f"time.{n}": getattr(time, n)
+            for n in (
+                "sleep",
+                "monotonic",
+                "monotonic_ns",
+                "perf_counter",
+                "perf_counter_ns",
+                "time",
+                "time_ns",
+            )
+        }
+    )
+    names.update(
+        {
+            "queue.SimpleQueue": queue.SimpleQueue,
+            "queue.time": queue.time,  # type: ignore[attr-defined]
+            "Thread.__init__": threading.Thread.__init__,
+            "Thread.start": threading.Thread.start,
+            "Thread.join": threading.Thread.join,
+            "Thread.is_alive": threading.Thread.is_alive,
+            "executor.shutdown": cf_thread.ThreadPoolExecutor.shutdown,
+            "executor._global_shutdown_lock": cf_thread._global_shutdown_lock,  # type: ignore[attr-defined]
+        }
+    )
+    return names
+
+
+@pytest.fixture(autouse=True)
+def _leaves_no_trace() -> Iterator[None]:
+    before_threads = set(threading.enumerate())
+    before = world_globals()
+    yield
+    after = world_globals()
+    changed = [name for name, value in before.items() if after[name] is not value]
+    assert not changed, f"globals not restored: {changed}"
+    leftover = [t for t in threading.enumerate() if t not in before_threads]
+    assert not leftover, f"threads left behind: {leftover}"
