@@ -1,9 +1,9 @@
 """Who is blocked at a gate: thread, task and the user's line that called the fake.
 
 Captured only when a caller has to wait, so an open gate costs no stack walk.
-The interesting frame is the first one in the *user's* code: frames of this
-package (the fake, the gate) and of the standard library (``threading``,
-``contextlib``, ``asyncio``) say nothing about which test line is stuck.
+The interesting frame is the first one in the *user's* code, by the rule every
+report shares (:mod:`pytest_concurrency._callsite`): frames of this package and
+of relaying standard-library modules say nothing about which test line is stuck.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import sysconfig
 import threading
 from dataclasses import dataclass
 from types import FrameType
 
+from pytest_concurrency import _callsite
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_STDLIB_DIRS = tuple(
-    {os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")}
-)
 
 
 @dataclass(frozen=True)
@@ -51,17 +49,11 @@ class BlockedCaller:
         return f"{who} called from {self.location(root)}"
 
 
-def _is_library(filename: str) -> bool:
-    if filename.startswith((_PACKAGE_DIR, "<frozen ")):
-        return True
-    return filename.startswith(_STDLIB_DIRS) and "site-packages" not in filename
-
-
 def _calling_frame(frame: FrameType | None) -> FrameType | None:
     """The first user frame outwards; else the frame that called into this package."""
     stack = []
     while frame is not None:
-        if not _is_library(frame.f_code.co_filename):
+        if not _callsite.is_internal(frame.f_code.co_filename):
             return frame
         stack.append(frame)
         frame = frame.f_back

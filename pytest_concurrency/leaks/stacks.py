@@ -7,7 +7,8 @@ function only; source lines are read from ``linecache`` when a report is
 formatted, never at capture time.
 
 Frames inside the machinery that merely *relays* the creation (``threading``,
-``tempfile``, this package's own wrappers) are skipped, and the walk stops at
+``tempfile``, this package's own wrappers: the rule every report shares, in
+:mod:`pytest_concurrency._callsite`) are skipped, and the walk stops at
 pytest's and pluggy's frames: everything above them is the test runner, not
 the code under test.
 """
@@ -23,14 +24,11 @@ from functools import cache
 from types import FrameType
 from typing import NamedTuple
 
+from pytest_concurrency import _callsite
+
 #: how many frames a creation stack keeps (innermost first)
 STACK_LIMIT = 6
 
-#: modules whose frames only relay a creation (``Thread.start`` -> our wrapper)
-_RELAY_MODULES = frozenset({"threading", "tempfile"})
-#: our own package relays too -- except the demo, which plays the user's part
-_OWN_PACKAGE = "pytest_concurrency"
-_USER_SUBPACKAGES = ("pytest_concurrency.demo",)
 #: the test runner: the creation stack ends where these frames begin
 _RUNNER_PACKAGES = ("_pytest", "pluggy")
 
@@ -49,17 +47,11 @@ class Frame(NamedTuple):
 
     def location(self) -> str:
         """``path:line in function``, the path relative to the working directory when inside it."""
-        return f"{_short_path(self.filename)}:{self.lineno} in {self.function}"
+        return f"{_callsite.short_path(self.filename)}:{self.lineno} in {self.function}"
 
     def source(self) -> str:
         """The stripped source line, or ``""`` when the file cannot be read."""
         return linecache.getline(self.filename, self.lineno).strip()
-
-
-def _is_relay(module: str) -> bool:
-    if module in _RELAY_MODULES:
-        return True
-    return in_packages(module, (_OWN_PACKAGE,)) and not in_packages(module, _USER_SUBPACKAGES)
 
 
 def frames_from(frame: FrameType | None, limit: int = STACK_LIMIT) -> tuple[Frame, ...]:
@@ -71,8 +63,8 @@ def frames_from(frame: FrameType | None, limit: int = STACK_LIMIT) -> tuple[Fram
             module = ""
         if in_packages(module, _RUNNER_PACKAGES):
             break
-        if not _is_relay(module):
-            code = frame.f_code
+        code = frame.f_code
+        if not _callsite.is_internal(code.co_filename):
             frames.append(Frame(code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
     return tuple(frames)
@@ -118,11 +110,3 @@ def _in_stdlib(filename: str) -> bool:
     if "site-packages" in normalized or "dist-packages" in normalized:
         return False
     return normalized.startswith(_stdlib_dirs())
-
-
-def _short_path(filename: str) -> str:
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:  # another drive on Windows
-        return filename
-    return filename if relative.startswith(os.pardir) else relative
