@@ -19,6 +19,8 @@ _EXPORTS: dict[str, str] = {
     "GatedFake": "pytest_concurrency.fakes",
     "GatedEncoder": "pytest_concurrency.fakes",
     "FakeClock": "pytest_concurrency.fake_clock",
+    "FakeClockWarning": "pytest_concurrency.fake_clock",
+    "PendingWait": "pytest_concurrency.fake_clock",
     "LeakReport": "pytest_concurrency.leaks",
     "LeakChecker": "pytest_concurrency.leaks",
     "explore": "pytest_concurrency.world.api",
@@ -38,12 +40,14 @@ __all__ = [
     "Deadlock",
     "ExploreResult",
     "FakeClock",
+    "FakeClockWarning",
     "GatedEncoder",
     "GatedFake",
     "InterleavingFailure",
     "LeakChecker",
     "LeakReport",
     "NondeterministicScenarioError",
+    "PendingWait",
     "ReplayTokenError",
     "SpawnHandle",
     "UncontrolledBlock",
@@ -71,7 +75,7 @@ def _plugins_to_load() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from pytest_concurrency.fake_clock import FakeClock
+    from pytest_concurrency.fake_clock import FakeClock, FakeClockWarning, PendingWait
     from pytest_concurrency.fakes import GatedEncoder, GatedFake
     from pytest_concurrency.leaks import LeakChecker, LeakReport
     from pytest_concurrency.world.api import ExploreResult, checkpoint, explore, replay, spawn

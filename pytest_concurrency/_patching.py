@@ -22,6 +22,27 @@ class _Entry:
     original: Any
 
 
+def _original(target: Any, name: str) -> Any:
+    """What restoring ``target.name`` must put back, or ``_MISSING`` to delete ours.
+
+    Three cases. The attribute is the target's own (a module global, a class's
+    method): put the value back. A class inherits it from a base (patching
+    ``MyThread.start`` where ``Thread`` defines it): delete ours so inheritance
+    resumes. An instance attribute backed by a data descriptor of its type (a
+    function's ``__defaults__``): the descriptor is the only storage, so put
+    the value back -- deleting would wipe it.
+    """
+    own = getattr(target, "__dict__", {})
+    if name in own:
+        return own[name]
+    if isinstance(target, type):
+        return _MISSING
+    descriptor = getattr(type(target), name, _MISSING)
+    if descriptor is not _MISSING and hasattr(descriptor, "__set__"):
+        return getattr(target, name)
+    return _MISSING
+
+
 class Patcher:
     """Records every ``setattr`` it makes and undoes all of them on ``restore``.
 
@@ -49,14 +70,8 @@ class Patcher:
         return bool(self._entries)
 
     def setattr(self, target: Any, name: str, value: Any) -> None:
-        """Set ``target.name = value``, remembering what was there (or that nothing was)."""
-        original = target.__dict__.get(name, _MISSING) if hasattr(target, "__dict__") else _MISSING
-        if original is _MISSING:
-            original = getattr(target, name, _MISSING)
-            # an inherited attribute: restoring means deleting our own
-            if original is not _MISSING and name not in getattr(target, "__dict__", {}):
-                original = _MISSING
-        self._entries.append(_Entry(target, name, original))
+        """Set ``target.name = value``, remembering how to undo it."""
+        self._entries.append(_Entry(target, name, _original(target, name)))
         setattr(target, name, value)
 
     def restore(self) -> None:

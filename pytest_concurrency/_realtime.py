@@ -23,9 +23,12 @@ sleep = _time.sleep
 #: a raw, unpatchable lock (``_thread.LockType``); ``threading.Lock`` may be a
 #: controlled stand-in while a test runs, this never is
 allocate_lock = _thread.allocate_lock
+#: a raw re-entrant lock, for the same reason
+RLock = _thread.RLock
 get_ident = _thread.get_ident
 
 __all__ = [
+    "RLock",
     "allocate_lock",
     "get_ident",
     "monotonic",

@@ -1,0 +1,56 @@
+"""``datetime.now()`` / ``utcnow()`` / ``date.today()`` on virtual time, through freezegun.
+
+freezegun already fakes the ``datetime`` classes well; re-implementing that
+would be duplicated effort with new bugs. So the clock starts
+``freeze_time(<virtual now>, tick=False)`` *before* its own patches (its own
+``time.*`` stand-ins then overwrite freezegun's, and are restored first: last
+in, first out) and moves freezegun's frozen instant to the virtual wall time
+every time virtual time moves. freezegun's fakes are process-wide, not
+thread-scoped: ``datetime.now()`` follows the clock in every thread except in
+the modules of its ignore list (the harness, this package).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+_real_datetime = datetime  # captured before freezegun swaps ``datetime.datetime``
+
+
+def local_offset(wall: float) -> timedelta:
+    """The local UTC offset at ``wall``, so naive ``now()`` matches ``fromtimestamp(time())``."""
+    offset = _real_datetime.fromtimestamp(wall).astimezone().utcoffset()
+    return offset if offset is not None else timedelta(0)
+
+
+class DatetimeBridge:
+    """A running ``freezegun.freeze_time`` kept at the virtual wall time."""
+
+    def __init__(self, wall: float, ignore: list[str]) -> None:
+        self._wall = wall
+        self._ignore = ignore
+        self._freezer: Any = None
+        self._factory: Any = None
+
+    def start(self) -> None:
+        import freezegun
+
+        self._freezer = freezegun.freeze_time(
+            _utc(self._wall), tz_offset=local_offset(self._wall), tick=False, ignore=self._ignore
+        )
+        self._factory = self._freezer.start()
+
+    def sync(self, wall: float) -> None:
+        """Move freezegun's frozen instant to ``wall`` (virtual epoch seconds)."""
+        if self._factory is not None:
+            self._factory.move_to(_utc(wall))
+
+    def stop(self) -> None:
+        freezer, self._freezer, self._factory = self._freezer, None, None
+        if freezer is not None:
+            freezer.stop()
+
+
+def _utc(wall: float) -> datetime:
+    return _real_datetime.fromtimestamp(wall, timezone.utc)
