@@ -25,6 +25,8 @@ _WIRING_MODULES = (
 _MARKERS = (
     "no_leaks(*kinds, grace=0.5): fail the test if it leaks resources of the given kinds "
     "(threads, fds, processes, tasks, tempfiles); no kinds means all of them.",
+    "fake_clock(**options): options for the fake_clock fixture (FakeClock's keywords: "
+    "start, datetime, real_modules, resume_timeout).",
     "interleavings(**options): run the test body as an interleaving scenario, once per "
     "explored schedule (options as pytest_concurrency.explore: strategy, runs, seed, ...).",
 )

@@ -101,3 +101,26 @@ def test_fixture_restores_the_globals_after_a_failing_test(pytester: pytest.Pyte
     )
     result = pytester.runpytest_subprocess("-p", "pytest_concurrency")
     result.assert_outcomes(passed=1, failed=1)
+
+
+def test_marker_passes_options_and_bad_options_fail_clearly(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import datetime
+        import time
+        import pytest
+
+        START = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+
+        @pytest.mark.fake_clock(start=START, datetime=False)
+        def test_start(fake_clock):
+            assert abs(time.time() - START.timestamp()) < 1
+
+        @pytest.mark.fake_clock(bogus=1)
+        def test_bad(fake_clock):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("--strict-markers")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.fake_clock:*bogus*"])

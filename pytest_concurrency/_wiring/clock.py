@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def fake_clock() -> Iterator[FakeClock]:
+def fake_clock(request: pytest.FixtureRequest) -> Iterator[FakeClock]:
     """A :class:`~pytest_concurrency.FakeClock`, installed for this test.
 
     The test's thread and the threads and event loops it starts see virtual
@@ -26,10 +26,22 @@ def fake_clock() -> Iterator[FakeClock]:
     autojumps while every other in-scope thread is parked. pytest, its plugins
     and threads started before the test keep real time. Uninstalled (every
     patched global restored, parked threads woken) at teardown.
+
+    Options go in a marker: ``@pytest.mark.fake_clock(start=..., datetime=False,
+    real_modules=(...))`` takes :class:`~pytest_concurrency.FakeClock`'s keywords.
     """
     from pytest_concurrency.fake_clock import FakeClock
 
-    clock = FakeClock()
+    marker = request.node.get_closest_marker("fake_clock")
+    options = dict(marker.kwargs) if marker is not None else {}
+    if marker is not None and marker.args:
+        pytest.fail(
+            "@pytest.mark.fake_clock takes keywords only (start=, datetime=, ...)", pytrace=False
+        )
+    try:
+        clock = FakeClock(**options)
+    except (TypeError, ValueError) as error:
+        pytest.fail(f"@pytest.mark.fake_clock: {error}", pytrace=False)
     clock.install()
     try:
         yield clock
