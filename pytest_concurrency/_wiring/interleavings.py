@@ -217,6 +217,10 @@ _EXPLORE_OPTIONS = (
     "uncontrolled_timeout",
     "thread_errors",
     "patch",
+    "granularity",
+    "trace",
+    "timers",
+    "inject_cancel",
 )
 
 

@@ -22,6 +22,9 @@ SECTIONS = (
     "pytest_concurrency.demo.clock_demo",
     "pytest_concurrency.demo.leaks_demo",
     "pytest_concurrency.demo.explore_demo",
+    "pytest_concurrency.demo.lines_demo",
+    "pytest_concurrency.demo.aio_demo",
+    "pytest_concurrency.demo.contracts_demo",
 )
 
 

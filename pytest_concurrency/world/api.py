@@ -10,14 +10,15 @@ replayed once with tracing on to build its trace.
 
 from __future__ import annotations
 
-import inspect
+import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency.world import token as tokens
+from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.report import (
     InterleavingFailure,
@@ -26,6 +27,7 @@ from pytest_concurrency.world.report import (
 )
 from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
 from pytest_concurrency.world.scheduler import RunFailure, controlling_scheduler
+from pytest_concurrency.world.selection import TraceSelection
 from pytest_concurrency.world.strategies import (
     STRATEGIES,
     ExplorationStrategy,
@@ -33,6 +35,7 @@ from pytest_concurrency.world.strategies import (
     make_strategy,
 )
 from pytest_concurrency.world.threads import SpawnHandle, spawn
+from pytest_concurrency.world.timers import TIMER_MODES
 from pytest_concurrency.world.trace import Tracer
 
 __all__ = [
@@ -110,6 +113,11 @@ class ExploreOptions:
     uncontrolled_timeout: float = 2.0
     thread_errors: str = "fail"
     patch: tuple[PatchPlan, ...] = ()
+    granularity: str = "sync"
+    #: an explicit trace= selection (None: the default one, resolved per scenario)
+    trace: TraceSelection | None = None
+    timers: str = "autojump"
+    inject_cancel: int = 0
 
     @classmethod
     def create(
@@ -125,6 +133,10 @@ class ExploreOptions:
         uncontrolled_timeout: float = 2.0,
         thread_errors: str = "fail",
         patch: Any = (),
+        granularity: str = "sync",
+        trace: Any = None,
+        timers: str = "autojump",
+        inject_cancel: int = 0,
     ) -> ExploreOptions:
         """Check every argument, naming it and what is allowed when it is wrong."""
         if strategy not in STRATEGIES:
@@ -142,6 +154,13 @@ class ExploreOptions:
         _int("max_steps", max_steps, 1)
         if thread_errors not in ("fail", "ignore"):
             raise ValueError(f"thread_errors must be 'fail' or 'ignore', got {thread_errors!r}")
+        _choice("granularity", granularity, GRANULARITIES)
+        _choice("timers", timers, TIMER_MODES)
+        _int("inject_cancel", inject_cancel, 0)
+        if trace is not None and granularity != "line":
+            raise ValueError(
+                "trace= selects the code traced line by line: it needs granularity='line'"
+            )
         return cls(
             strategy=strategy,
             runs=runs,
@@ -153,20 +172,61 @@ class ExploreOptions:
             uncontrolled_timeout=_seconds("uncontrolled_timeout", uncontrolled_timeout),
             thread_errors=thread_errors,
             patch=_plans(patch),
+            granularity=granularity,
+            trace=None if trace is None else TraceSelection.create(trace, None),
+            timers=timers,
+            inject_cancel=inject_cancel,
         )
 
-    def run_settings(self) -> RunSettings:
+    def run_settings(self, scenario: Scenario | None = None) -> RunSettings:
+        """What the runs share; at line granularity the default trace= is ``scenario``'s."""
+        lines = None
+        if self.granularity == "line":
+            selection = self.trace or TraceSelection.create(None, scenario)
+            lines = LineTracing(selection)
         return RunSettings(
-            self.max_steps, self.uncontrolled_timeout, self.thread_errors, self.patch
+            self.max_steps,
+            self.uncontrolled_timeout,
+            self.thread_errors,
+            self.patch,
+            timers=self.timers,
+            lines=lines,
+            inject_cancel=self.inject_cancel,
         )
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        valid = ", ".join(repr(option) for option in allowed)
+        raise ValueError(f"{name} must be one of {valid}, got {value!r}")
+
+
+def _installed(settings: RunSettings) -> contextlib.AbstractContextManager[object]:
+    """The line tracer around an exploration's runs (nothing at sync granularity)."""
+    return settings.lines if settings.lines is not None else contextlib.nullcontext()
+
+
+def _token(choices: tuple[int, ...], tag: int, settings: RunSettings) -> str:
+    """The replay token of ``choices``, with the settings a replay must share."""
+    lines = settings.lines
+    cancels = settings.inject_cancel
+    if lines is None:
+        return tokens.encode(choices, tag, timers=settings.timers, inject_cancel=cancels)
+    return tokens.encode(
+        choices,
+        tag,
+        "line",
+        timers=settings.timers,
+        trace_tag=lines.selection.tag,
+        inject_cancel=cancels,
+    )
 
 
 def _check_scenario(scenario: Any) -> None:
     if not callable(scenario):
-        raise TypeError(f"scenario must be a zero-argument callable, got {type(scenario).__name__}")
-    if inspect.iscoroutinefunction(scenario):
         raise TypeError(
-            "scenario must be a plain (not async) callable: asyncio is not controlled yet"
+            "scenario must be a zero-argument callable or coroutine function, "
+            f"got {type(scenario).__name__}"
         )
 
 
@@ -203,11 +263,11 @@ def run_exploration(
     strategy = make_strategy(
         options.strategy, seed=seed, depth=options.depth, preemption_bound=options.preemption_bound
     )
-    settings = options.run_settings()
+    settings = options.run_settings(scenario)
     started = _realtime.perf_counter()
     runs = 0
     distinct: set[int] = set()
-    with _Exclusive():
+    with _Exclusive(), _installed(settings):
         while options.runs is None or runs < options.runs:
             budget = options.time_budget
             if budget is not None and runs and _realtime.perf_counter() - started >= budget:
@@ -257,7 +317,7 @@ def _explored_failure(
             "on the scheduler's choices: avoid randomness, real time, iterating over sets of "
             "objects, and state kept from a previous run"
         )
-    token = tokens.encode(result.choices, tokens.scenario_tag(scenario))
+    token = _token(result.choices, tokens.scenario_tag(scenario), settings)
     notes: list[str] = []
     trace = None
     if failure.kind != "uncontrolled":  # replaying it would only block again
@@ -304,6 +364,10 @@ def explore(
     uncontrolled_timeout: float = 2.0,
     thread_errors: str = "fail",
     patch: Any = (),
+    granularity: str = "sync",
+    trace: Any = None,
+    timers: str = "autojump",
+    inject_cancel: int = 0,
 ) -> ExploreResult:
     """Run ``scenario`` under many schedules; raise InterleavingFailure on the first failing one.
 
@@ -317,6 +381,17 @@ def explore(
     scenario die of an exception without failing the run. ``patch``: modules or
     objects whose pre-existing locks, conditions, events, semaphores, barriers,
     and imported ``threading``/``time`` names are swapped for controlled ones.
+    ``granularity="line"`` makes every line run in the ``trace``d code a
+    scheduling point too (``trace``: modules, package names or paths; default:
+    the scenario's file and the project's non-test code under the current
+    directory). ``timers="choice"`` makes a pending timeout firing an option at
+    every scheduling point, not only when every thread is blocked.
+
+    ``scenario`` may be a coroutine function: it then runs with ``asyncio.run``
+    on a controlled event loop, where every ready task step is a choice (and
+    so is every loop a sync scenario starts with ``asyncio.run``).
+    ``inject_cancel=N`` lets a run throw ``CancelledError`` into up to N tasks
+    at await points where they are about to resume, as one more choice.
     """
     options = ExploreOptions.create(
         strategy=strategy,
@@ -329,6 +404,10 @@ def explore(
         uncontrolled_timeout=uncontrolled_timeout,
         thread_errors=thread_errors,
         patch=patch,
+        granularity=granularity,
+        trace=trace,
+        timers=timers,
+        inject_cancel=inject_cancel,
     )
     return run_exploration(scenario, options)
 
@@ -353,15 +432,22 @@ def run_replay(
             f"this replay token was recorded for another scenario, not "
             f"{tokens.scenario_name(scenario)!r}"
         )
+    # the token knows how many cancellations its runs could inject; a replay injects as many
+    settings = replace(options.run_settings(scenario), inject_cancel=schedule.inject_cancel)
+    schedule.check_replayable(
+        granularity=options.granularity,
+        timers=options.timers,
+        trace_tag=None if settings.lines is None else settings.lines.selection.tag,
+    )
     strategy = ReplayStrategy(schedule.choices)
     tracer = Tracer()
-    with _Exclusive():
-        result = run_schedule(scenario, strategy, options.run_settings(), tracer)
+    with _Exclusive(), _installed(settings):
+        result = run_schedule(scenario, strategy, settings, tracer)
     failure = result.failure
     if failure is not None and failure.kind in ("mismatch", "nondeterministic"):
         raise tokens.ReplayTokenError(_mismatch(failure))
     if failure is not None:
-        canonical = tokens.encode(result.choices, schedule.tag)
+        canonical = _token(result.choices, schedule.tag, settings)
         raise build_failure(
             failure,
             token=canonical,
@@ -399,17 +485,27 @@ def replay(
     uncontrolled_timeout: float = 2.0,
     thread_errors: str = "fail",
     patch: Any = (),
+    granularity: str | None = None,
+    trace: Any = None,
+    timers: str | None = None,
 ) -> None:
     """Re-run exactly the schedule of ``token``; raise InterleavingFailure (traced) if it fails.
 
-    A malformed token, or one recorded for another scenario, raises
-    :class:`~.token.ReplayTokenError`.
+    ``granularity`` and ``timers`` default to the ones the token recorded; a
+    line-level token also needs the exploration's ``trace`` (if it gave one)
+    and the same Python version. A malformed token, one recorded for another
+    scenario or with other settings, raises :class:`~.token.ReplayTokenError`.
     """
+    _check_scenario(scenario)
+    schedule = tokens.decode(token)
     options = ExploreOptions.create(
         max_steps=max_steps,
         uncontrolled_timeout=uncontrolled_timeout,
         thread_errors=thread_errors,
         patch=patch,
+        granularity=schedule.granularity if granularity is None else granularity,
+        trace=trace,
+        timers=schedule.timers if timers is None else timers,
     )
     run_replay(scenario, token, options)
 

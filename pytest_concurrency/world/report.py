@@ -207,6 +207,11 @@ def deadlock_summary(sched: Scheduler) -> str:
         cycle = _cycle(record)
         if cycle:
             return "deadlock: " + "; ".join(_edge(r) for r in cycle)
+    for record in blocked:
+        # a waitable that knows more (an asyncio loop: which task awaits what) says it
+        explain = getattr(record.waiting_on, "deadlock_summary", None)
+        if callable(explain):
+            return str(explain())
     if sched.records and sched.records[0].finished:
         names = ", ".join(r.name for r in blocked)
         return (
@@ -220,6 +225,10 @@ def deadlock_details(sched: Scheduler) -> str:
     blocked = [r for r in sched.live if r.blocked]
     lines = ["wait-for graph:"]
     lines += [f"  {_edge(record)}" for record in blocked]
+    for record in blocked:
+        more = getattr(record.waiting_on, "deadlock_details", None)
+        if callable(more):
+            lines += ["", str(more())]
     return "\n".join(lines) + "\n\n" + _stacks(sched, blocked)
 
 

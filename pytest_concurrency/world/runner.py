@@ -11,15 +11,21 @@ controlled thread is unwound, every OS thread joined and every patch restored.
 
 from __future__ import annotations
 
+import inspect
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.world import executor, patching, report, threads
 from pytest_concurrency.world.scheduler import RunFailure, Scheduler, Strategy, ThreadRecord
 from pytest_concurrency.world.trace import Tracer
+
+if TYPE_CHECKING:
+    from pytest_concurrency.world.lines import LineTracing
 
 #: real seconds the coordinator gives each thread to unwind once its run is over
 ABORT_GRACE = 1.0
@@ -35,6 +41,12 @@ class RunSettings:
     uncontrolled_timeout: float
     thread_errors: str
     patch_plans: tuple[patching.PatchPlan, ...]
+    #: "autojump" or "choice" (see .timers)
+    timers: str = "autojump"
+    #: line-level preemption (granularity="line"), installed around the exploration
+    lines: LineTracing | None = None
+    #: asyncio: at most this many CancelledErrors injected per run (see .aio.cancellation)
+    inject_cancel: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,13 +71,21 @@ def run_schedule(
         max_steps=settings.max_steps,
         thread_errors=settings.thread_errors,
         tracer=tracer,
+        timer_choices=settings.timers == "choice",
     )
     patcher = Patcher()
     sched.run_patcher = patcher
     stuck: list[ThreadRecord] = []
     try:
         patching.install(patcher, sched, settings.patch_plans)
-        scenario_thread = threading.Thread(target=scenario, name=threads.SCENARIO, daemon=False)
+        if settings.lines is not None:
+            settings.lines.attach(sched, patcher)
+        target = scenario
+        if "asyncio" in sys.modules or inspect.iscoroutinefunction(scenario):
+            from pytest_concurrency.world.aio import runtime  # asyncio is slow to import
+
+            target = runtime.install(patcher, sched, scenario, settings.inject_cancel)
+        scenario_thread = threading.Thread(target=target, name=threads.SCENARIO, daemon=False)
         first = threads.launch(sched, scenario_thread)
         sched.start_first(first)
         _watch(sched, settings.uncontrolled_timeout)

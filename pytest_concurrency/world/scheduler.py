@@ -27,6 +27,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_concurrency import _realtime
+from pytest_concurrency.world.timers import pending_timers
 
 if TYPE_CHECKING:
     import threading
@@ -73,6 +74,14 @@ class Strategy(Protocol):
 
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord: ...
 
+    def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord: ...
+
+
+class LineHook(Protocol):
+    """Line-level preemption (:mod:`.lines`): told whenever the scheduler looks at who can run."""
+
+    def rearm(self) -> None: ...
+
 
 class RunFailure:
     """Why one run failed, before it is turned into a public exception by the report."""
@@ -101,7 +110,14 @@ class RunFailure:
 
 
 class ThreadRecord:
-    """The scheduler's view of one controlled thread."""
+    """The scheduler's view of one controlled thread.
+
+    Strategies choose among records by ``index``. Other actors a strategy
+    chooses among -- the asyncio tasks of a controlled event loop, see
+    :mod:`.aio` -- are records too, with indexes from the same numbering
+    (:meth:`Scheduler.new_index`), but they are never in ``records``: the
+    thread running their loop acts for them.
+    """
 
     __slots__ = (
         "blocked",
@@ -158,6 +174,7 @@ class Scheduler:
     __slots__ = (
         "_done_released",
         "_handoff",
+        "_next_index",
         "_outsider",
         "_serials",
         "by_ident",
@@ -166,6 +183,7 @@ class Scheduler:
         "current",
         "done",
         "failure",
+        "line_hook",
         "live",
         "max_steps",
         "now",
@@ -175,6 +193,7 @@ class Scheduler:
         "steps",
         "strategy",
         "thread_errors",
+        "timer_choices",
         "tracer",
     )
 
@@ -185,11 +204,16 @@ class Scheduler:
         max_steps: int,
         thread_errors: str,
         tracer: Tracer | None = None,
+        timer_choices: bool = False,
     ) -> None:
         self.strategy = strategy
         self.max_steps = max_steps
         self.thread_errors = thread_errors
         self.tracer = tracer
+        #: timers="choice": a pending deadline is an option at every decision (see .timers)
+        self.timer_choices = timer_choices
+        #: set for a run at line granularity by its line backend (see .lines)
+        self.line_hook: LineHook | None = None
         self.records: list[ThreadRecord] = []
         self.live: list[ThreadRecord] = []
         self.by_ident: dict[int, ThreadRecord] = {}
@@ -208,6 +232,7 @@ class Scheduler:
         #: excludes the coordinator's abort from a handoff in progress (see :meth:`_switch`)
         self._handoff = _realtime.allocate_lock()
         self._serials: dict[str, int] = {}
+        self._next_index = 0
         self._outsider: ThreadRecord | None = None
         #: the Patcher of this run, so that patches applied inside a run are restored with it
         self.run_patcher: Any = None
@@ -216,12 +241,22 @@ class Scheduler:
 
     def register(self, thread: threading.Thread, name: str, daemon: bool) -> ThreadRecord:
         """Create the record of a thread about to be started (its OS thread not yet running)."""
-        record = ThreadRecord(len(self.records), thread, name, daemon)
+        record = ThreadRecord(self.new_index(), thread, name, daemon)
         self.records.append(record)
         self.live.append(record)
         self.by_thread[id(thread)] = record
-        self.strategy.thread_created(record.index)
         return record
+
+    def new_index(self) -> int:
+        """The next actor index in creation order, announced to the strategy.
+
+        Threads and the other actors a strategy chooses among (asyncio tasks)
+        share one numbering, so each choice in a token names exactly one of them.
+        """
+        index = self._next_index
+        self._next_index = index + 1
+        self.strategy.thread_created(index)
+        return index
 
     def bind(self, record: ThreadRecord, ident: int) -> None:
         """Map the started OS thread to its record, making it a controlled caller."""
@@ -348,6 +383,9 @@ class Scheduler:
     # -- choosing ------------------------------------------------------------------------------
 
     def _enabled(self) -> list[ThreadRecord]:
+        hook = self.line_hook
+        if hook is not None:  # who can run may change from here on: lines must look again
+            hook.rearm()
         now = self.now
         enabled = []
         for record in self.live:
@@ -362,20 +400,82 @@ class Scheduler:
         return enabled
 
     def _pick(self, me: ThreadRecord, current: ThreadRecord | None) -> ThreadRecord:
-        """Who runs next; ``current`` is ``me`` when ``me`` could keep running, else None."""
+        """Who runs next; ``current`` is ``me`` when ``me`` could keep running, else None.
+
+        With timer choices the options are the enabled threads, then the threads
+        whose timeout may fire next (see :mod:`.timers`).
+        """
         enabled = self._enabled()
         if not enabled:
             enabled = self._advance_time(me)
+        timers = pending_timers(self.live, enabled) if self.timer_choices else None
+        if timers:
+            chosen = self._ask(enabled + timers, current)
+            if any(chosen is record for record in timers):
+                self._fire_timer(chosen)
+            return chosen
         if len(enabled) == 1:
             return enabled[0]
+        return self._ask(enabled, current)
+
+    def _fire_timer(self, record: ThreadRecord) -> None:
+        """A timer option was chosen: virtual time jumps to its deadline (it times out)."""
+        assert record.deadline is not None
+        self.now = record.deadline
+        if self.tracer is not None:
+            self.tracer.time_advanced(self)
+
+    def _ask(
+        self, enabled: list[ThreadRecord], current: ThreadRecord | None, *, step: bool = False
+    ) -> ThreadRecord:
+        """The strategy's choice among ``enabled`` (index order), recorded for the token.
+
+        ``step``: a choice at an asyncio loop, where ``current`` is its default step.
+        """
+        strategy = self.strategy
         try:
-            chosen = self.strategy.choose(enabled, current)
+            if step and current is not None:
+                chosen = strategy.choose_step(enabled, current)
+            else:
+                chosen = strategy.choose(enabled, current)
         except ScheduleMismatch as mismatch:
             kind = "nondeterministic" if mismatch.nondeterministic else "mismatch"
             self.fail(RunFailure(kind, str(mismatch)))
             raise Abort from None
         self.choices.append(chosen.index)
         return chosen
+
+    def choose_own(
+        self,
+        me: ThreadRecord,
+        options: list[ThreadRecord],
+        default: ThreadRecord,
+        op: str,
+        resource: object,
+    ) -> ThreadRecord | None:
+        """A scheduling point where ``me`` itself can go on in several ways.
+
+        ``options`` are actors ``me`` acts for (the ready tasks of the event loop
+        it runs), in index order; ``default`` is the one it would run
+        uninstructed. The strategy chooses among them and the other enabled
+        threads, ``default`` counting as the running actor (so DFS counts any
+        other choice as a preemption). Returns the chosen option, or None when
+        another thread was chosen and has since handed the baton back: ``me``'s
+        options may have changed meanwhile.
+        """
+        self.steps += 1
+        if self.steps > self.max_steps:
+            self._budget_exhausted(me)
+        others = [record for record in self._enabled() if record is not me]
+        if not others:
+            return options[0] if len(options) == 1 else self._ask(options, default, step=True)
+        chosen = self._ask(sorted(options + others, key=_by_index), default, step=True)
+        if not any(chosen is record for record in others):
+            return chosen
+        if self.tracer is not None:
+            self.tracer.preempted(self, me, op, resource, chosen)
+        self._switch(me, chosen)
+        return None
 
     def _advance_time(self, me: ThreadRecord) -> list[ThreadRecord]:
         deadlines = [r.deadline for r in self.live if r.blocked and r.deadline is not None]
@@ -524,6 +624,10 @@ class Scheduler:
             if not record.exited.acquire(timeout=grace):
                 stuck.append(record)
         return stuck
+
+
+def _by_index(record: ThreadRecord) -> int:
+    return record.index
 
 
 def _describe(error: BaseException) -> str:

@@ -38,6 +38,16 @@ class ExplorationStrategy:
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
         raise NotImplementedError
 
+    def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord:
+        """A choice at an asyncio loop (see :mod:`.aio`): which ready task steps next.
+
+        No actor is *running* there -- each step ran to an await -- so
+        ``default`` is the one asyncio itself would run (the oldest ready
+        callback's) and counts as the running one; a strategy for which that
+        differs from a thread's choice overrides this.
+        """
+        return self.choose(enabled, default)
+
 
 class RandomStrategy(ExplorationStrategy):
     """Uniformly random among the enabled threads at every choice point."""
@@ -90,15 +100,35 @@ class PCTStrategy(ExplorationStrategy):
         self._priorities.append(self._depth + self._rng.random())
 
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
+        self._count_choice()
+        if current is not None and self._pending:
+            # a change point met while no thread was running applies to the next one that is
+            self._lower(current)
+        return self._top(enabled)
+
+    def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord:
+        """At an asyncio loop nothing runs between steps: a change point delays the next one.
+
+        Lowering the task that would step next is the asyncio analogue of
+        preempting the running thread: its awaited future "completes later".
+        """
+        self._count_choice()
+        if self._pending:
+            self._lower(self._top(enabled))
+        return self._top(enabled)
+
+    def _count_choice(self) -> None:
         self._choice += 1
         lowered = self._change_at.get(self._choice)
         if lowered is not None:
             self._pending.append(lowered)
-        if current is not None and self._pending:
-            # a change point met while no thread was running applies to the next one that is
-            for value in self._pending:
-                self._priorities[current.index] = value
-            self._pending.clear()
+
+    def _lower(self, record: ThreadRecord) -> None:
+        for value in self._pending:
+            self._priorities[record.index] = value
+        self._pending.clear()
+
+    def _top(self, enabled: list[ThreadRecord]) -> ThreadRecord:
         priorities = self._priorities
         return max(enabled, key=lambda record: priorities[record.index])
 

@@ -2,14 +2,23 @@
 
 ``pc1.`` + base64url(payload + crc32(payload)), where the payload is::
 
-    granularity (1 byte) | scenario tag (varint) | run count (varint) | runs...
+    mode (1 byte) | [line header] | scenario tag (varint) | run count (varint) | runs...
 
-and each run is ``thread index (varint) | repeat count (varint)``: the threads
-chosen at the points where more than one thread was enabled, run-length encoded
-(a default continuation repeats the same thread many times). Thread indexes are
-creation order, so the token is the same in any process and under any
-``PYTHONHASHSEED``; at sync-point granularity it depends only on the order of
-synchronisation operations, not on the Python version's bytecode.
+The mode byte holds the granularity's index in its low four bits and, in bit
+``0x10``, whether timers were schedulable choices (``timers="choice"``); a sync
+token made with the default timers has mode 0, as every token before them had.
+At line granularity the line header follows: the Python major and minor
+version (varints) -- line events differ between versions, so such a token only
+replays on the version that made it -- and a 16-bit tag of the ``trace=``
+selection it was recorded with. Bit ``0x20`` says that asyncio cancellations
+were injected (``inject_cancel=N``): N follows as a varint, and a replay
+injects with the same budget. Each run is ``thread index (varint) | repeat
+count (varint)``: the threads chosen at the points where more than one thread
+was enabled, run-length encoded (a default continuation repeats the same thread
+many times). Thread indexes are creation order, so the token is the same in any
+process and under any ``PYTHONHASHSEED``; at sync-point granularity it depends
+only on the order of synchronisation operations, not on the Python version's
+bytecode.
 
 The scenario tag (16 bits of a CRC of the scenario's qualified name) and the
 checksum turn a token pasted into the wrong test, truncated or mistyped into a
@@ -20,14 +29,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 PREFIX = "pc"
 VERSION = 1
-#: granularities a token can record (only sync points for now)
-GRANULARITIES = ("sync",)
+#: granularities a token can record, by their index in the mode byte
+GRANULARITIES = ("sync", "line")
+#: bit of the mode byte set for timers="choice"
+_TIMER_CHOICES = 0x10
+#: bit of the mode byte set when asyncio cancellations were injected (budget follows)
+_CANCELS = 0x20
 #: more choices than any run can make (max_steps is far lower): a crafted token
 MAX_CHOICES = 10_000_000
 
@@ -43,6 +57,40 @@ class Schedule:
     choices: tuple[int, ...]
     tag: int
     granularity: str = "sync"
+    timers: str = "autojump"
+    #: line granularity only: the (major, minor) Python version it was recorded on
+    python: tuple[int, int] | None = None
+    #: line granularity only: the tag of its trace= selection
+    trace_tag: int | None = None
+    #: asyncio: the CancelledErrors a run may inject (``inject_cancel``)
+    inject_cancel: int = 0
+
+    def check_replayable(self, *, granularity: str, timers: str, trace_tag: int | None) -> None:
+        """Refuse, clearly, a replay whose settings differ from the ones the token recorded."""
+        if granularity != self.granularity:
+            raise ReplayTokenError(
+                f"this replay token was recorded at granularity={self.granularity!r}, not "
+                f"{granularity!r}: replay it with granularity={self.granularity!r}"
+            )
+        if timers != self.timers:
+            raise ReplayTokenError(
+                f"this replay token was recorded with timers={self.timers!r}, not {timers!r}: "
+                f"replay it with timers={self.timers!r}"
+            )
+        if self.python is not None:
+            here = sys.version_info[0], sys.version_info[1]
+            if self.python != here:
+                made = ".".join(map(str, self.python))
+                raise ReplayTokenError(
+                    f"this line-level replay token was recorded on Python {made} and this is "
+                    f"Python {here[0]}.{here[1]}: line events differ between Python versions, "
+                    f"so replay it on Python {made} (sync-level tokens replay anywhere)"
+                )
+        if self.trace_tag is not None and trace_tag != self.trace_tag:
+            raise ReplayTokenError(
+                "this line-level replay token was recorded with another trace= selection: "
+                "replay it with the same trace= as the exploration that printed it"
+            )
 
 
 def scenario_name(scenario: Callable[..., object]) -> str:
@@ -83,15 +131,36 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
             raise ReplayTokenError("replay token is malformed (a number is too long)")
 
 
-def encode(choices: Sequence[int], tag: int, granularity: str = "sync") -> str:
-    """The token for ``choices`` made by the scenario with ``tag``."""
+def encode(
+    choices: Sequence[int],
+    tag: int,
+    granularity: str = "sync",
+    *,
+    timers: str = "autojump",
+    trace_tag: int = 0,
+    inject_cancel: int = 0,
+    python: tuple[int, int] | None = None,
+) -> str:
+    """The token for ``choices`` made by the scenario with ``tag``.
+
+    A line-level token records ``python`` (default: the running version) and
+    ``trace_tag``.
+    """
     runs: list[tuple[int, int]] = []
     for choice in choices:
         if runs and runs[-1][0] == choice:
             runs[-1] = (choice, runs[-1][1] + 1)
         else:
             runs.append((choice, 1))
-    payload = bytearray([GRANULARITIES.index(granularity)])
+    mode = GRANULARITIES.index(granularity) | (_TIMER_CHOICES if timers == "choice" else 0)
+    payload = bytearray([mode | (_CANCELS if inject_cancel else 0)])
+    if granularity == "line":
+        major, minor = python if python is not None else sys.version_info[:2]
+        _varint(major, payload)
+        _varint(minor, payload)
+        _varint(trace_tag, payload)
+    if inject_cancel:
+        _varint(inject_cancel, payload)
     _varint(tag, payload)
     _varint(len(runs), payload)
     for thread, count in runs:
@@ -127,12 +196,26 @@ def decode(token: str) -> Schedule:
     payload, checksum = data[:-4], data[-4:]
     if zlib.crc32(payload).to_bytes(4, "big") != checksum:
         raise ReplayTokenError("replay token is corrupted or truncated (checksum mismatch)")
-    if payload[0] >= len(GRANULARITIES):
+    mode = payload[0]
+    if (mode & 0x0F) >= len(GRANULARITIES) or mode & ~(0x0F | _TIMER_CHOICES | _CANCELS):
         raise ReplayTokenError(
-            f"replay token needs granularity #{payload[0]}, which this version cannot replay"
+            f"replay token needs mode #{mode}, which this version of pytest-concurrency "
+            "cannot replay"
         )
-    granularity = GRANULARITIES[payload[0]]
-    tag, position = _read_varint(payload, 1)
+    granularity = GRANULARITIES[mode & 0x0F]
+    timers = "choice" if mode & _TIMER_CHOICES else "autojump"
+    position = 1
+    python: tuple[int, int] | None = None
+    trace_tag: int | None = None
+    if granularity == "line":
+        major, position = _read_varint(payload, position)
+        minor, position = _read_varint(payload, position)
+        trace_tag, position = _read_varint(payload, position)
+        python = (major, minor)
+    inject_cancel = 0
+    if mode & _CANCELS:
+        inject_cancel, position = _read_varint(payload, position)
+    tag, position = _read_varint(payload, position)
     run_count, position = _read_varint(payload, position)
     choices: list[int] = []
     for _ in range(run_count):
@@ -143,4 +226,4 @@ def decode(token: str) -> Schedule:
         choices.extend([thread] * count)
     if position != len(payload):
         raise ReplayTokenError("replay token is malformed (trailing bytes)")
-    return Schedule(tuple(choices), tag, granularity)
+    return Schedule(tuple(choices), tag, granularity, timers, python, trace_tag, inject_cancel)

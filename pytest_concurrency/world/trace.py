@@ -28,12 +28,19 @@ _STDLIB_FILES = frozenset(
     if path is not None
 )
 _FUTURES_DIR = os.path.dirname(os.path.abspath(__import__("concurrent.futures").futures.__file__))
+#: asyncio's package, found without importing it (it is slow to import and may be unused)
+_ASYNCIO_DIR = (
+    os.path.join(os.path.dirname(os.path.abspath(threading.__file__)), "asyncio") + os.sep
+)
 
 
 def is_internal(filename: str) -> bool:
-    """True for frames of the harness or of the stdlib threading machinery."""
+    """True for frames of the harness or of the stdlib threading and asyncio machinery."""
     path = os.path.abspath(filename)
-    return path.startswith((_WORLD_DIR, _WIRING_DIR, _FUTURES_DIR)) or path in _STDLIB_FILES
+    return (
+        path.startswith((_WORLD_DIR, _WIRING_DIR, _FUTURES_DIR, _ASYNCIO_DIR))
+        or path in _STDLIB_FILES
+    )
 
 
 def short_path(filename: str) -> str:
@@ -175,6 +182,11 @@ class Tracer:
                 preempted="after" if after is not None else "",
             )
         )
+
+    def step(self, actor: str, op: str, resource: str = "", location: str = "") -> None:
+        """A numbered operation its caller describes in full (an asyncio task's step)."""
+        self._performed += 1
+        self.steps.append(TraceStep(self._performed, actor, op, resource, location))
 
     def preempted(
         self, sched: Scheduler, me: ThreadRecord, op: str, resource: object, nxt: ThreadRecord

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.events
+import asyncio.tasks
 import concurrent.futures.thread as cf_thread
 import queue
 import threading
@@ -41,6 +44,9 @@ def world_globals() -> dict[str, object]:
             "Thread.is_alive": threading.Thread.is_alive,
             "executor.shutdown": cf_thread.ThreadPoolExecutor.shutdown,
             "executor._global_shutdown_lock": cf_thread._global_shutdown_lock,  # type: ignore[attr-defined]
+            "policy.new_event_loop": asyncio.events.BaseDefaultEventLoopPolicy.new_event_loop,
+            "asyncio.all_tasks": asyncio.all_tasks,
+            "asyncio.tasks.all_tasks": asyncio.tasks.all_tasks,
         }
     )
     return names

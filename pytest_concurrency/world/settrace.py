@@ -1,0 +1,129 @@
+"""Line events from ``sys.settrace`` (Python 3.10 and 3.11), on controlled threads only.
+
+A trace function is per thread. During a run ``threading._trace_hook`` -- what
+``threading.settrace`` sets and every new ``Thread`` installs before its
+``run()`` -- is ours: in a thread of the run it installs a per-thread
+:class:`_ThreadChain`; in any other thread it steps aside for whatever hook was
+there before. The chain's global function answers each ``call`` event with a
+local tracer only for frames of traced code, so lines elsewhere are not
+reported at all. While the baton holder is alone the local tracers return at
+once (see :func:`~.lines.line_point`); they still cost a Python call per line.
+
+Coverage measures controlled threads through the same hook (its hook starts
+its C tracer in each new thread), so the chain calls the previous tracer first
+on every event and keeps the local tracer it returns: coverage keeps
+recording. Coverage's C tracer re-installs itself as the thread's trace
+function whenever Python code calls it with a ``call`` event; the chain then
+takes it as the new inner tracer and puts itself back on top.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from pytest_concurrency.world.lines import line_point
+
+if TYPE_CHECKING:
+    from pytest_concurrency._patching import Patcher
+    from pytest_concurrency.world.scheduler import Scheduler
+    from pytest_concurrency.world.selection import TraceSelection
+
+#: a trace function: (frame, event, arg) -> the local trace function, or None
+TraceFunction = Any
+
+
+def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFunction:
+    """The local tracer of one traced frame: the chained tracer first, then the point."""
+    if inner is None:  # the common case, kept to the fewest operations per line
+
+        def alone(frame: FrameType, event: str, arg: object) -> TraceFunction:
+            if event == "line" and backend.armed:
+                _point(backend, frame)
+            return alone
+
+        return alone
+
+    def chained(frame: FrameType, event: str, arg: object) -> TraceFunction:
+        nonlocal inner
+        result = inner(frame, event, arg)
+        if result is not None:  # as CPython does: None keeps the current local tracer
+            inner = result
+        if event == "line" and backend.armed:
+            _point(backend, frame)
+        return chained
+
+    return chained
+
+
+def _point(backend: SettraceBackend, frame: FrameType) -> None:
+    sched = backend.sched
+    if sched is not None and line_point(sched, frame.f_code, frame.f_lineno):
+        backend.armed = False
+
+
+class _ThreadChain:
+    """One controlled thread's global trace function, chained to the one it replaced."""
+
+    __slots__ = ("_backend", "function", "inner")
+
+    def __init__(self, backend: SettraceBackend, inner: TraceFunction) -> None:
+        self._backend = backend
+        self.inner = inner
+        #: the object handed to ``sys.settrace`` (kept: ``sys.gettrace()`` is compared with it)
+        self.function = self._global
+
+    def _global(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
+        inner = self.inner
+        local = None
+        if inner is not None:
+            local = inner(frame, event, arg)
+            installed = sys.gettrace()
+            if installed is not self.function:  # the inner tracer put itself (or another) back
+                self.inner = installed
+                sys.settrace(self.function)
+        if self._backend.selection.covers(frame.f_code):
+            return _frame_tracer(self._backend, local)
+        if local is None:
+            frame.f_trace_lines = False  # no tracer wants this frame's lines: skip the calls
+        return local
+
+
+class SettraceBackend:
+    """Per-thread trace functions on the run's threads, delivered to :func:`~.lines.line_point`."""
+
+    def __init__(self, selection: TraceSelection) -> None:
+        self.selection = selection
+        self.sched: Scheduler | None = None
+        #: False while the baton holder is alone: its lines are no points (see line_point)
+        self.armed = False
+        self._previous: TraceFunction = None
+
+    def start(self) -> None:
+        """Nothing process-wide to install: each run patches the thread hook."""
+
+    def stop(self) -> None:
+        """Nothing to undo: each run's patches are restored with it."""
+
+    def attach(self, sched: Scheduler, patcher: Patcher) -> None:
+        self._previous = getattr(threading, "_trace_hook", None)
+        patcher.setattr(self, "sched", sched)
+        patcher.setattr(threading, "_trace_hook", self._install)
+        sched.line_hook = self
+        self.armed = True
+
+    def rearm(self) -> None:
+        self.armed = True
+
+    def _install(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
+        """The first trace event of a thread started during the run."""
+        previous = self._previous
+        sched = self.sched
+        if sched is None or sched.record_of(threading.current_thread()) is None:
+            sys.settrace(previous)  # not one of ours: as if we were never there
+            return previous(frame, event, arg) if previous is not None else None
+        chain = _ThreadChain(self, previous)
+        sys.settrace(chain.function)
+        return chain.function(frame, event, arg)
