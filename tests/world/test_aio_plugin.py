@@ -48,3 +48,39 @@ def test_cancelled_waiter(interleavings):
     replayed.assert_outcomes(failed=1)
     assert "replayed from its token" in replayed.stdout.str()
     assert "CancelledError injected" in replayed.stdout.str()
+
+
+def test_marker_explores_an_async_test_body_without_an_asyncio_plugin(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_async_marker="""
+import asyncio
+import pytest
+
+@pytest.mark.interleavings(strategy="dfs", preemption_bound=2)
+async def test_lost_update():
+    box = {"n": 0}
+    async def add():
+        value = box["n"]
+        await asyncio.sleep(0)
+        box["n"] = value + 1
+    await asyncio.gather(add(), add())
+    assert box["n"] == 2, box
+
+@pytest.mark.interleavings(strategy="dfs", preemption_bound=2)
+async def test_locked_update():
+    box = {"n": 0}
+    lock = asyncio.Lock()
+    async def add():
+        async with lock:
+            value = box["n"]
+            await asyncio.sleep(0)
+            box["n"] = value + 1
+    await asyncio.gather(add(), add())
+    assert box["n"] == 2, box
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:asyncio")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*test_lost_update*--interleavings-replay=pc1.*"])

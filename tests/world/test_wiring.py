@@ -56,11 +56,16 @@ def test_fine(interleavings):
     assert result.schedules_run == 7  # from --interleavings-runs
 """
     )
-    result = pytester.runpytest_subprocess("-s", "--interleavings-runs=7", "--interleavings-seed=3")
+    result = pytester.runpytest_subprocess(
+        "-s", "--interleavings-runs=7", "--interleavings-seed=3", "--junitxml=report.xml"
+    )
     result.assert_outcomes(passed=1, failed=1)
     output = result.stdout.str()
     token = _token(output)
     assert re.search(rf"HOOK test_racy {re.escape(token)} random \d", output)
+    # the token is on the test's report too, where CI tools read it
+    report = (pytester.path / "report.xml").read_text()
+    assert f'<property name="interleavings_replay_token" value="{token}"' in report
     assert "pytest test_it.py::test_racy --interleavings-replay=" in output
     assert "found by strategy 'random' (seed 3)" in output
     replayed = pytester.runpytest_subprocess(
