@@ -9,54 +9,21 @@ library's ``threading``, ``queue`` and ``concurrent.futures`` are skipped.
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from pytest_concurrency import _callsite
+
 if TYPE_CHECKING:
     from pytest_concurrency.world.scheduler import Scheduler, ThreadRecord
 
-_WORLD_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_WIRING_DIR = os.path.join(os.path.dirname(_WORLD_DIR.rstrip(os.sep)), "_wiring") + os.sep
-_STDLIB_FILES = frozenset(
-    os.path.abspath(path)
-    for path in (threading.__file__, __import__("queue").__file__)
-    if path is not None
-)
-_FUTURES_DIR = os.path.dirname(os.path.abspath(__import__("concurrent.futures").futures.__file__))
-#: asyncio's package, found without importing it (it is slow to import and may be unused)
-_ASYNCIO_DIR = (
-    os.path.join(os.path.dirname(os.path.abspath(threading.__file__)), "asyncio") + os.sep
-)
-
-
-def is_internal(filename: str) -> bool:
-    """True for frames of the harness or of the stdlib threading and asyncio machinery."""
-    path = os.path.abspath(filename)
-    return (
-        path.startswith((_WORLD_DIR, _WIRING_DIR, _FUTURES_DIR, _ASYNCIO_DIR))
-        or path in _STDLIB_FILES
-    )
-
-
-def short_path(filename: str) -> str:
-    """A path relative to the working directory when under it, else as given."""
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:  # another drive on Windows
-        return filename
-    return filename if relative.startswith("..") else relative
-
-
-def user_frame(frame: FrameType | None) -> FrameType | None:
-    """The innermost frame from ``frame`` outwards that belongs to user code."""
-    while frame is not None and is_internal(frame.f_code.co_filename):
-        frame = frame.f_back
-    return frame
+# which frames are the user's: one rule for every report (see pytest_concurrency._callsite)
+is_internal = _callsite.is_internal
+short_path = _callsite.short_path
+user_frame = _callsite.user_frame
 
 
 def user_location(frame: FrameType | None = None) -> str:
@@ -64,7 +31,7 @@ def user_location(frame: FrameType | None = None) -> str:
     found = user_frame(frame if frame is not None else sys._getframe(1))
     if found is None:
         return "?"
-    return f"{short_path(found.f_code.co_filename)}:{found.f_lineno}"
+    return _callsite.location(found)
 
 
 def resource_label(resource: object) -> str:
