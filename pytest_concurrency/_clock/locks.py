@@ -17,12 +17,12 @@ from __future__ import annotations
 import _thread
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._clock import scoped
 from pytest_concurrency._clock.waiter import Outcome, RealWaiter, Waiter
+from pytest_concurrency._lockctx import AcquireReleaseContext
 
 _RealLockType = _thread.LockType
 _RealRLock = _realtime.RLock
@@ -100,7 +100,7 @@ def _check_acquire_args(blocking: bool, timeout: float) -> None:
         raise ValueError("timeout value must be a non-negative number")
 
 
-class VirtualLock:
+class VirtualLock(AcquireReleaseContext):
     """``threading.Lock`` with a virtual-time timed ``acquire``."""
 
     __slots__ = ("__weakref__", "_real", "_waiters")
@@ -145,25 +145,16 @@ class VirtualLock:
         self._real = _realtime.allocate_lock()
         self._waiters = WaitList()
 
-    __enter__ = acquire
     acquire_lock = acquire
     release_lock = release
     locked_lock = locked
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         state = "locked" if self.locked() else "unlocked"
         return f"<{state} pytest_concurrency fake-clock Lock at {id(self):#x}>"
 
 
-class VirtualRLock:
+class VirtualRLock(AcquireReleaseContext):
     """``threading.RLock`` on a :class:`VirtualLock`: re-entrant, usable by ``Condition``."""
 
     __slots__ = ("__weakref__", "_block", "_count", "_owner")
@@ -185,8 +176,6 @@ class VirtualRLock:
             self._count = 1
         return got
 
-    __enter__ = acquire
-
     def release(self) -> None:
         if self._owner != _realtime.get_ident():
             raise RuntimeError("cannot release un-acquired lock")
@@ -194,14 +183,6 @@ class VirtualRLock:
         if not self._count:
             self._owner = None
             self._block.release()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     def locked(self) -> bool:
         return self._block.locked()

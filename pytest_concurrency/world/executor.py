@@ -16,9 +16,9 @@ controlled during a run), except for two things fixed here:
 from __future__ import annotations
 
 import concurrent.futures.thread as _cf_thread
-from types import TracebackType
 from typing import Any
 
+from pytest_concurrency._lockctx import AcquireReleaseContext
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.world.locks import Lock
 from pytest_concurrency.world.scheduler import Scheduler, controlling_scheduler
@@ -27,7 +27,7 @@ _ThreadPoolExecutor = _cf_thread.ThreadPoolExecutor
 _original_shutdown = _ThreadPoolExecutor.shutdown
 
 
-class _PerCallerLock:
+class _PerCallerLock(AcquireReleaseContext):
     """A controlled lock for the run's threads, the original real lock for all others."""
 
     __slots__ = ("_controlled", "_real")
@@ -48,17 +48,6 @@ class _PerCallerLock:
 
     def locked(self) -> bool:
         return bool(self._lock().locked())
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 def _ordered_shutdown(

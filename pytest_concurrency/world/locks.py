@@ -9,16 +9,16 @@ over a plain Lock held by *another* thread is an error here, not silent chaos.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING
 
+from pytest_concurrency._lockctx import AcquireReleaseContext
 from pytest_concurrency.world.primitives import Primitive, lock_timeout
 
 if TYPE_CHECKING:
     from pytest_concurrency.world.scheduler import Scheduler, ThreadRecord
 
 
-class _OwnedLock(Primitive):
+class _OwnedLock(AcquireReleaseContext, Primitive):
     """What Lock and RLock share: an owner, waiting for it to go, the Condition protocol."""
 
     __slots__ = ("_owner",)
@@ -48,17 +48,6 @@ class _OwnedLock(Primitive):
 
     def holder(self) -> ThreadRecord | None:
         return self._owner
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     # -- the protocol Condition uses (no scheduling points of their own) ----------------------
 

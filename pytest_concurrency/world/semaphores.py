@@ -6,16 +6,16 @@ woken either), so a waiting thread is enabled whenever the counter is positive.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING
 
+from pytest_concurrency._lockctx import AcquireReleaseContext
 from pytest_concurrency.world.primitives import Primitive
 
 if TYPE_CHECKING:
     from pytest_concurrency.world.scheduler import Scheduler
 
 
-class Semaphore(Primitive):
+class Semaphore(AcquireReleaseContext, Primitive):
     """A counter that ``acquire`` decrements, waiting while it is zero."""
 
     __slots__ = ("_value",)
@@ -56,17 +56,6 @@ class Semaphore(Primitive):
 
     def label(self) -> str:
         return f"{super().label()} (value {self._value})"
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 class BoundedSemaphore(Semaphore):
