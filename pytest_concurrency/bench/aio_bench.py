@@ -13,17 +13,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from pytest_concurrency import _realtime
 from pytest_concurrency.bench import Measurement, median_of
-from pytest_concurrency.world.api import ExploreOptions, explore
-from pytest_concurrency.world.runner import run_schedule
-from pytest_concurrency.world.strategies import make_strategy
+from pytest_concurrency.bench.explore_bench import schedule_times_ms
+from pytest_concurrency.world.api import explore
 
 TITLE = "asyncio exploration"
 
-_SCHEDULES = 200
 _PLAIN_RUNS = 200
 
 
@@ -44,21 +41,6 @@ async def three_tasks() -> None:
 
 def _empty() -> None:
     """A scenario that does nothing: what remains is the cost of a run itself."""
-
-
-def _schedule_times_ms(scenario: Callable[[], object]) -> list[float]:
-    """Each schedule of a pct exploration of ``scenario`` timed alone."""
-    strategy = make_strategy("pct", seed=1, depth=3, preemption_bound=2)
-    settings = ExploreOptions.create().run_settings()
-    times = []
-    for _ in range(_SCHEDULES):
-        strategy.begin_run()
-        started = _realtime.perf_counter()
-        outcome = run_schedule(scenario, strategy, settings)
-        times.append((_realtime.perf_counter() - started) * 1000)
-        strategy.end_run(len(outcome.choices))
-        assert outcome.failure is None, outcome.failure.summary
-    return times
 
 
 def _plain_ms() -> list[float]:
@@ -83,8 +65,8 @@ def run(repeats: int) -> list[Measurement]:
     empty: list[float] = []
     for _ in range(repeats):  # alternate, so that load on a shared machine hits all alike
         plain += _plain_ms()
-        explored += _schedule_times_ms(three_tasks)
-        empty += _schedule_times_ms(_empty)
+        explored += schedule_times_ms(three_tasks)
+        empty += schedule_times_ms(_empty)
     schedule = median_of(explored)
     dfs_runs = [_exhaustive_dfs() for _ in range(repeats)]
     dfs = median_of([seconds for seconds, _ in dfs_runs])

@@ -17,6 +17,7 @@ bookkeeping.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from pytest_concurrency import _realtime
 from pytest_concurrency.bench import Measurement, median_of, repeat
@@ -32,15 +33,18 @@ _SCHEDULES = 200
 _HANDOFFS = 3000
 
 
-def _schedule_times_ms() -> list[float]:
-    """Each schedule of a pct exploration timed alone (the loop ``explore`` runs)."""
+def schedule_times_ms(scenario: Callable[[], object], schedules: int = _SCHEDULES) -> list[float]:
+    """Each schedule of a pct exploration of ``scenario`` timed alone (the loop ``explore`` runs).
+
+    Shared by every per-schedule benchmark (threads here, asyncio in ``aio_bench``).
+    """
     strategy = make_strategy("pct", seed=1, depth=3, preemption_bound=2)
     settings = ExploreOptions.create().run_settings()
     times = []
-    for _ in range(_SCHEDULES):
+    for _ in range(schedules):
         strategy.begin_run()
         started = _realtime.perf_counter()
-        outcome = run_schedule(single_flight.fixed, strategy, settings)
+        outcome = run_schedule(scenario, strategy, settings)
         times.append((_realtime.perf_counter() - started) * 1000)
         strategy.end_run(len(outcome.choices))
         assert outcome.failure is None, outcome.failure.summary
@@ -121,7 +125,9 @@ def _exhaustive_dfs_s() -> float:
 
 
 def run(repeats: int) -> list[Measurement]:
-    schedule = median_of([t for _ in range(repeats) for t in _schedule_times_ms()])
+    schedule = median_of(
+        [t for _ in range(repeats) for t in schedule_times_ms(single_flight.fixed)]
+    )
     ours: list[float] = []
     raw: list[float] = []
     for _ in range(repeats):  # alternate, so that load on a shared machine hits both alike
