@@ -1,0 +1,66 @@
+"""Contract suites: the seed guards' properties as test classes downstream projects subclass.
+
+One base test class per guard. Subclass it, override ``make_subject`` to
+return your implementation, and every property in DESIGN.md's table runs as a
+test -- explored exhaustively at small sizes by the interleaving explorer, on
+virtual time where time matters, under a thread leak check::
+
+    from pytest_concurrency.contracts import BuildOnceCacheContract
+
+    class TestVocabCache(BuildOnceCacheContract):
+        @abstract_subject
+    def make_subject(self, loader):
+            return VocabCache(loader)
+
+- :class:`SingleFlightContract` (seed 000): ``make_subject(self)``;
+- :class:`BuildOnceCacheContract` (seed 000): ``make_subject(self, loader)``;
+- :class:`FileCacheContract` (seed 000): ``make_subject(self, directory, build)``;
+- :class:`KeyedStoreContract` (seed 001): ``make_subject(self, backend)``;
+- :class:`OrderedTurnstileContract` (seed 002a): ``make_subject(self, keys, timeout)``;
+- :class:`DeferredDeleterContract` (seed 002b): ``make_subject(self, delete)``;
+- :class:`RunGuardContract` (seed 003): ``make_subject(self, dedup_window, max_run_seconds)``;
+- :class:`WorkerPoolContract` (seed 004): ``make_subject(self, factory, per_key)``.
+
+:func:`run_contract` runs the same property methods outside pytest and returns
+a :class:`ContractReport`. This package depends on pytest and the rest of
+``pytest_concurrency`` only (never on ``reference_impl``).
+"""
+
+from __future__ import annotations
+
+from pytest_concurrency.contracts._base import (
+    Contract,
+    Exploration,
+    ExplorationBudgetError,
+    SubjectError,
+)
+from pytest_concurrency.contracts.build_once import BuildOnceCacheContract
+from pytest_concurrency.contracts.deferred import DeferredDeleterContract, JanitorKilled
+from pytest_concurrency.contracts.file_cache import FileCacheContract
+from pytest_concurrency.contracts.keyed_store import ContractBackend, KeyedStoreContract
+from pytest_concurrency.contracts.run_guard import RunGuardContract
+from pytest_concurrency.contracts.runner import ContractReport, PropertyResult, run_contract
+from pytest_concurrency.contracts.single_flight import SingleFlightContract
+from pytest_concurrency.contracts.turnstile import OrderedTurnstileContract
+from pytest_concurrency.contracts.worker_pool import ContractWorker, WorkerPoolContract
+
+__all__ = [
+    "BuildOnceCacheContract",
+    "Contract",
+    "ContractBackend",
+    "ContractReport",
+    "ContractWorker",
+    "DeferredDeleterContract",
+    "Exploration",
+    "ExplorationBudgetError",
+    "FileCacheContract",
+    "JanitorKilled",
+    "KeyedStoreContract",
+    "OrderedTurnstileContract",
+    "PropertyResult",
+    "RunGuardContract",
+    "SingleFlightContract",
+    "SubjectError",
+    "WorkerPoolContract",
+    "run_contract",
+]

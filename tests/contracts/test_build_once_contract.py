@@ -1,0 +1,19 @@
+"""BuildOnceCacheContract: the reference passes it, every seed-000 mutant fails it."""
+
+from __future__ import annotations
+
+import pytest
+from contract_checks import check_mutant
+from mutants import Mutant
+from mutants.build_once_mutants import MUTANTS
+
+from pytest_concurrency.demo.contracts_demo import ReferenceBuildOnceCache
+
+
+class TestReferenceBuildOnceCache(ReferenceBuildOnceCache):
+    """``reference_impl.BuildOnceCache`` passes every property (collected from here)."""
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_fails_exactly_its_properties(mutant: Mutant) -> None:
+    check_mutant(mutant, TestReferenceBuildOnceCache)
