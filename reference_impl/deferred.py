@@ -14,8 +14,11 @@ the failure modes it has to survive spelled out:
 - **A failing delete is logged and skipped**: the janitor survives any
   ``Exception`` from ``delete`` (``logging.getLogger(__name__)``).
 - **A janitor killed by a ``BaseException`` is restarted** by the next
-  ``schedule``. Whether a janitor runs is an explicit token, cleared in the
-  janitor's ``finally`` -- not ``Thread.is_alive()``, which stays True while the
+  ``schedule`` -- or at once by the dying janitor itself when items are still
+  pending, since an item scheduled while it was busy deleting would otherwise
+  wait for a ``schedule`` that may never come. Whether a janitor runs is an
+  explicit token, cleared in the janitor's ``finally`` -- not
+  ``Thread.is_alive()``, which stays True while the
   dying thread unwinds (its ``finally`` blocks, ``threading.excepthook``), a
   window in which an ``is_alive`` check would refuse to restart it and strand
   every pending item.
@@ -156,13 +159,22 @@ class DeferredDeleter(Generic[T]):
         self._thread.start()
 
     def _run(self, token: object) -> None:
+        popped = False
         try:
             while (item := self._next_due(token)) is not _EXIT:
+                popped = True
                 self._delete_logged(item)
         finally:
             with self._cond:
                 if self._janitor is token:  # killed by a BaseException: allow a restart
                     self._janitor = None
+                    # Items scheduled while this janitor was busy were not announced
+                    # (a janitor was running): without a successor they would wait for
+                    # the next schedule(), perhaps forever. Only a janitor that popped
+                    # an item hands over, so a fault before any progress (a clock that
+                    # raises) cannot churn threads without end.
+                    if popped and self._heap and not self._closed:
+                        self._start_janitor()
 
     def _next_due(self, token: object) -> Any:
         """Wait for the head item to be due and pop it; ``_EXIT`` when idle or closed."""

@@ -184,6 +184,37 @@ def test_a_killed_janitor_is_restarted_even_while_it_is_still_unwinding(
     assert not dying.is_alive()
 
 
+def test_an_item_scheduled_while_the_janitor_dies_is_still_deleted(
+    manual_time: ManualTime,
+    thread_name: str,
+    closing: list[DeferredDeleter[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No later schedule() comes: the dying janitor must hand its heap to a successor."""
+    deaths: list[type[BaseException]] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: deaths.append(args.exc_type))
+    inside, die = threading.Event(), threading.Event()
+    delete = Recorder()
+
+    def deadly(item: str) -> None:
+        if item == "poison":
+            inside.set()
+            die.wait(TIMEOUT)
+            raise JanitorKilled
+        delete(item)
+
+    deleter = DeferredDeleter(
+        deadly, clock=manual_time, condition_factory=manual_time.condition, thread_name=thread_name
+    )
+    closing.append(deleter)
+    deleter.schedule("poison", 0.0)
+    assert inside.wait(TIMEOUT)
+    deleter.schedule("blob", 0.0)  # the janitor is busy in delete(): nobody is notified
+    die.set()
+    assert delete.wait_for(1) == ["blob"]
+    assert deaths == [JanitorKilled]
+
+
 def test_an_idle_janitor_exits_and_a_later_schedule_starts_a_new_one(
     manual_time: ManualTime, thread_name: str, closing: list[DeferredDeleter[str]]
 ) -> None:

@@ -49,6 +49,19 @@ class DeadJanitorNeverRestarted(DeferredDeleter[T]):
             self._delete_logged(item)
 
 
+class DyingJanitorStrandsItems(DeferredDeleter[T]):
+    """A killed janitor frees its slot but hands nothing over: pending items wait for schedule()."""
+
+    def _run(self, token: object) -> None:
+        try:
+            while (item := self._next_due(token)) is not _EXIT:
+                self._delete_logged(item)
+        finally:
+            with self._cond:
+                if self._janitor is token:  # the bug: no successor for the pending items
+                    self._janitor = None
+
+
 class RestartMissedWhileUnwinding(DeferredDeleter[T]):
     """schedule() asks Thread.is_alive(), which is still True while a dead janitor unwinds."""
 
@@ -70,6 +83,7 @@ MUTANTS = (
         "one thread sleeping per pending item",
         "test_one_thread_for_any_number_of_items",
         "test_close_returns_the_pending_items_and_stops",
+        "test_a_failing_delete_does_not_stop_the_janitor",  # its threads let the error escape
         skipped=(
             (
                 "test_each_item_is_deleted_exactly_once",
@@ -96,6 +110,13 @@ MUTANTS = (
         "a dead janitor is never restarted",
         "test_a_dead_janitor_is_restarted",
         "test_a_janitor_is_replaced_while_it_still_unwinds",
+        "test_an_item_pending_when_the_janitor_dies_is_not_stranded",
+    ),
+    mutant(
+        DyingJanitorStrandsItems,
+        "issue 5 residual",
+        "a killed janitor starts no successor, stranding items scheduled while it was busy",
+        "test_an_item_pending_when_the_janitor_dies_is_not_stranded",
     ),
     mutant(
         RestartMissedWhileUnwinding,
