@@ -12,6 +12,9 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
+# first of all: capture the real clock and threading methods before any feature wraps them
+from pytest_concurrency import _realtime as _realtime
+
 __version__ = "0.1.0"
 
 #: public name -> module that defines it

@@ -10,6 +10,7 @@ be swapped, and uses only these names.
 from __future__ import annotations
 
 import _thread
+import threading as _threading
 import time as _time
 
 monotonic = _time.monotonic
@@ -27,15 +28,34 @@ allocate_lock = _thread.allocate_lock
 RLock = _thread.RLock
 get_ident = _thread.get_ident
 
+#: the real ``threading`` methods and classes that the leak detectors, the fake
+#: clock and the controlled world wrap or replace while active. Captured here --
+#: the package imports this module first -- so that a feature loaded while
+#: another one's wrapper is installed still finds the real thing, not the wrapper.
+thread_init = _threading.Thread.__init__
+thread_start = _threading.Thread.start
+thread_join = _threading.Thread.join
+thread_is_alive = _threading.Thread.is_alive
+condition_wait = _threading.Condition.wait
+Event = _threading.Event
+Condition = _threading.Condition
+
 __all__ = [
+    "Condition",
+    "Event",
     "RLock",
     "allocate_lock",
+    "condition_wait",
     "get_ident",
     "monotonic",
     "monotonic_ns",
     "perf_counter",
     "perf_counter_ns",
     "sleep",
+    "thread_init",
+    "thread_is_alive",
+    "thread_join",
+    "thread_start",
     "time",
     "time_ns",
 ]

@@ -25,15 +25,16 @@ import sys
 import threading
 from typing import Any
 
+from pytest_concurrency import _realtime
 from pytest_concurrency._clock import scoped
 from pytest_concurrency._clock.locks import LockFactory, rlock_factory
 from pytest_concurrency._clock.simple_queue import SimpleQueueFactory
 from pytest_concurrency._clock.waiter import Outcome
 from pytest_concurrency._patching import Patcher
 
-_real_condition_wait = threading.Condition.wait
-_real_thread_start = threading.Thread.start
-_real_thread_join = threading.Thread.join
+_real_condition_wait = _realtime.condition_wait
+_real_thread_start = _realtime.thread_start
+_real_thread_join = _realtime.thread_join
 _STDLIB_WAITERS = (threading.__file__, queue.__file__)
 
 

@@ -26,9 +26,6 @@ from typing import Any, ClassVar, TypeVar
 
 import pytest
 
-# Imported now, not lazily: ``world.threads`` captures ``Thread.start`` when it is
-# first imported, and a property's leak check patches ``Thread.start`` while it
-# runs. Importing the explorer inside a check would capture the check's recorder.
 from pytest_concurrency.world import api as _explorer
 from pytest_concurrency.world.report import InterleavingFailure
 

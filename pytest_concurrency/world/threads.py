@@ -32,12 +32,12 @@ from pytest_concurrency.world.scheduler import (
 _T = TypeVar("_T")
 
 _Thread = threading.Thread
-_original_init = _Thread.__init__
-_original_start = _Thread.start
-_original_join = _Thread.join
-_original_is_alive = _Thread.is_alive
-_RealEvent = threading.Event
-_RealCondition = threading.Condition
+_original_init = _realtime.thread_init
+_original_start = _realtime.thread_start
+_original_join = _realtime.thread_join
+_original_is_alive = _realtime.thread_is_alive
+_RealEvent = _realtime.Event
+_RealCondition = _realtime.Condition
 
 _DEFAULT_NAME = re.compile(r"Thread-\d+(?: \((.*)\))?$")
 
