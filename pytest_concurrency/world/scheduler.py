@@ -619,7 +619,10 @@ class Scheduler:
             running = self.current
         stuck: list[ThreadRecord] = []
         for record in self.records:
-            if record is not running and record.ident is not None:
+            # also a thread whose OS thread is still starting (not bound yet: an
+            # interrupt can land while start() waits for it): its park is still
+            # held, and releasing it now makes its first wait return into Abort
+            if record is not running:
                 record.park.release()
             if not record.exited.acquire(timeout=grace):
                 stuck.append(record)

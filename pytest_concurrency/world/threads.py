@@ -94,6 +94,12 @@ def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
     try:
         _original_start(thread)
     except BaseException:
+        if _os_thread_created(thread):
+            # interrupted (a timeout, Ctrl-C) while start() waited for the new OS
+            # thread: it exists and will park before user code, so keep its record
+            # for the run's abort to release it into Abort -- forgetting it would
+            # leave it parked for ever
+            raise
         sched.forget(record)
         if had_own_run:
             thread.run = user_run  # type: ignore[method-assign]
@@ -107,10 +113,15 @@ def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
     return record
 
 
+def _os_thread_created(thread: threading.Thread) -> bool:
+    """True once ``Thread.start`` has created the OS thread (it is in limbo, or running)."""
+    return thread.ident is not None or thread in threading._limbo  # type: ignore[attr-defined]
+
+
 def join_os_threads(sched: Scheduler, stuck: list[ThreadRecord], timeout: float) -> None:
     """Wait for the OS threads of a finished run to be gone (they are past user code)."""
     for record in sched.records:
-        if record not in stuck and record.ident is not None:
+        if record not in stuck and record.thread._started.is_set():  # type: ignore[attr-defined]
             _original_join(record.thread, timeout)
 
 

@@ -54,11 +54,14 @@ def world_globals() -> dict[str, object]:
 
 @pytest.fixture(autouse=True)
 def _leaves_no_trace() -> Iterator[None]:
-    before_threads = set(threading.enumerate())
+    """No global left swapped, and -- checked by our own leak detector -- no thread left."""
+    from pytest_concurrency.leaks import LeakChecker
+
     before = world_globals()
+    checker = LeakChecker("threads", grace=1.0).start()
     yield
+    report = checker.finish()
     after = world_globals()
     changed = [name for name, value in before.items() if after[name] is not value]
     assert not changed, f"globals not restored: {changed}"
-    leftover = [t for t in threading.enumerate() if t not in before_threads]
-    assert not leftover, f"threads left behind: {leftover}"
+    assert not report, report.format()
