@@ -157,9 +157,10 @@ class ExploreOptions:
         _choice("granularity", granularity, GRANULARITIES)
         _choice("timers", timers, TIMER_MODES)
         _int("inject_cancel", inject_cancel, 0)
-        if trace is not None and granularity != "line":
+        if trace is not None and granularity == "sync":
             raise ValueError(
-                "trace= selects the code traced line by line: it needs granularity='line'"
+                "trace= selects the code traced line by line: it needs granularity='line' "
+                "or 'opcode'"
             )
         return cls(
             strategy=strategy,
@@ -179,11 +180,11 @@ class ExploreOptions:
         )
 
     def run_settings(self, scenario: Scenario | None = None) -> RunSettings:
-        """What the runs share; at line granularity the default trace= is ``scenario``'s."""
+        """What the runs share; below sync granularity the default trace= is ``scenario``'s."""
         lines = None
-        if self.granularity == "line":
+        if self.granularity != "sync":
             selection = self.trace or TraceSelection.create(None, scenario)
-            lines = LineTracing(selection)
+            lines = LineTracing(selection, kind=self.granularity)
         return RunSettings(
             self.max_steps,
             self.uncontrolled_timeout,
@@ -202,7 +203,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 def _installed(settings: RunSettings) -> contextlib.AbstractContextManager[object]:
-    """The line tracer around an exploration's runs (nothing at sync granularity)."""
+    """The line (opcode) tracer around an exploration's runs (nothing at sync granularity)."""
     return settings.lines if settings.lines is not None else contextlib.nullcontext()
 
 
@@ -215,7 +216,7 @@ def _token(choices: tuple[int, ...], tag: int, settings: RunSettings) -> str:
     return tokens.encode(
         choices,
         tag,
-        "line",
+        lines.kind,
         timers=settings.timers,
         trace_tag=lines.selection.tag,
         inject_cancel=cancels,
@@ -384,7 +385,9 @@ def explore(
     ``granularity="line"`` makes every line run in the ``trace``d code a
     scheduling point too (``trace``: modules, package names or paths; default:
     the scenario's file and the project's non-test code under the current
-    directory). ``timers="choice"`` makes a pending timeout firing an option at
+    directory). ``granularity="opcode"`` goes further: every bytecode instruction
+    run in the traced code is a point, which splits a one-line read-modify-write
+    such as ``self.value += 1``. ``timers="choice"`` makes a pending timeout firing an option at
     every scheduling point, not only when every thread is blocked.
 
     ``scenario`` may be a coroutine function: it then runs with ``asyncio.run``
@@ -492,7 +495,7 @@ def replay(
     """Re-run exactly the schedule of ``token``; raise InterleavingFailure (traced) if it fails.
 
     ``granularity`` and ``timers`` default to the ones the token recorded; a
-    line-level token also needs the exploration's ``trace`` (if it gave one)
+    line- or opcode-level token also needs the exploration's ``trace`` (if it gave one)
     and the same Python version. A malformed token, one recorded for another
     scenario or with other settings, raises :class:`~.token.ReplayTokenError`.
     """

@@ -1,21 +1,26 @@
 """Line events from ``sys.monitoring`` (Python 3.12+): only traced code pays.
 
 For an exploration the backend claims a free tool id and listens to PY_START,
-the first start of every code object: a traced one gets LINE events switched
-on for itself alone (``set_local_events``), and either way the callback returns
+the first start of every code object: a traced one gets LINE events (or
+INSTRUCTION events, at opcode granularity) switched on for itself alone
+(``set_local_events``), and either way the callback returns
 ``DISABLE`` so that code object never reports a start again. Untraced code
 therefore costs one callback per code object per process, then nothing.
 
 ``DISABLE`` outlives the exploration (only ``restart_events()``, which would
 disturb every other tool such as coverage, undoes it), so the code objects it
 was returned for are remembered per tool id: a later exploration that traces
-them switches their LINE events on directly.
+them switches their events on directly.
 
 While the baton holder is the only thread that could run, a line is no choice
-at all; the first line that finds it alone unregisters the LINE callback, and
-every scheduling decision (where another thread may become runnable)
-registers it again. Lines in that state cost only the interpreter's
-instrumentation check, not a Python call.
+at all; the first line that finds it alone unregisters the event's callback,
+and every scheduling decision (where another thread may become runnable)
+registers it again. Lines (instructions) in that state cost only the
+interpreter's instrumentation check, not a Python call.
+
+An INSTRUCTION event carries the instruction's offset, not its line: each
+traced code object gets a table from offset to line when its events are
+switched on.
 """
 
 from __future__ import annotations
@@ -53,24 +58,38 @@ def claim_tool_id() -> int:
         return tool
     holders = ", ".join(f"{tool} ({_monitoring.get_tool(tool)})" for tool in TOOL_IDS)
     raise RuntimeError(
-        "granularity='line' needs a free sys.monitoring tool id, but every one it may use is "
-        f"taken: {holders}. Stop the profiler or debugger holding one, or explore at "
+        "granularity='line' or 'opcode' needs a free sys.monitoring tool id, but every one it "
+        f"may use is taken: {holders}. Stop the profiler or debugger holding one, or explore at "
         "granularity='sync'"
     )
 
 
-class MonitoringBackend:
-    """LINE events on traced code objects only, delivered to :func:`~.lines.line_point`."""
+def _offset_lines(code: CodeType) -> tuple[int, ...]:
+    """The line of each 2-byte code unit of ``code`` (its first line where it has none)."""
+    lines = [code.co_firstlineno] * (len(code.co_code) // 2)
+    for start, end, line in code.co_lines():
+        if line is not None:
+            lines[start // 2 : end // 2] = [line] * ((end - start) // 2)
+    return tuple(lines)
 
-    def __init__(self, selection: TraceSelection) -> None:
+
+class MonitoringBackend:
+    """LINE (or INSTRUCTION) events on traced code objects only, delivered to
+    :func:`~.lines.line_point`."""
+
+    def __init__(self, selection: TraceSelection, kind: str = "line") -> None:
         self._selection = selection
         self._tool: int | None = None
         self._enabled: list[CodeType] = []
         self._sched: Scheduler | None = None
         self._armed = False
+        events = _monitoring.events
+        self._event: int = events.LINE if kind == "line" else events.INSTRUCTION
+        #: opcode granularity: traced code object -> line of each code unit
+        self._lines: dict[CodeType, tuple[int, ...]] = {}
         # strong references: the interpreter does not keep one while a callback runs,
-        # and the LINE callback unregisters itself
-        self._line_callback = self._on_line
+        # and the event callback unregisters itself
+        self._event_callback = self._on_line if kind == "line" else self._on_instruction
         self._start_callback = self._on_start
 
     def start(self) -> None:
@@ -100,9 +119,10 @@ class MonitoringBackend:
             for code in self._enabled:
                 _monitoring.set_local_events(tool, code, 0)
             _monitoring.register_callback(tool, events.PY_START, None)
-            _monitoring.register_callback(tool, events.LINE, None)
+            _monitoring.register_callback(tool, self._event, None)
         finally:
             self._enabled.clear()
+            self._lines.clear()
             _monitoring.free_tool_id(tool)
 
     def attach(self, sched: Scheduler, patcher: Patcher) -> None:
@@ -111,13 +131,15 @@ class MonitoringBackend:
         self.rearm()
 
     def rearm(self) -> None:
-        """Deliver line events again: the scheduler is deciding, who can run may change."""
+        """Deliver events again: the scheduler is deciding, who can run may change."""
         if not self._armed and self._tool is not None:
             self._armed = True
-            _monitoring.register_callback(self._tool, _monitoring.events.LINE, self._line_callback)
+            _monitoring.register_callback(self._tool, self._event, self._event_callback)
 
     def _enable(self, code: CodeType) -> None:
-        _monitoring.set_local_events(self._tool, code, _monitoring.events.LINE)
+        if self._event == _monitoring.events.INSTRUCTION:
+            self._lines[code] = _offset_lines(code)
+        _monitoring.set_local_events(self._tool, code, self._event)
         self._enabled.append(code)
 
     def _on_start(self, code: CodeType, offset: int) -> object:
@@ -130,6 +152,16 @@ class MonitoringBackend:
 
     def _on_line(self, code: CodeType, line: int) -> None:
         sched = self._sched
-        if sched is not None and line_point(sched, code, line) and self._armed:
+        if sched is not None and line_point(sched, code, line):
+            self._disarm()
+
+    def _on_instruction(self, code: CodeType, offset: int) -> None:
+        sched = self._sched
+        if sched is not None and line_point(sched, code, self._lines[code][offset // 2], offset):
+            self._disarm()
+
+    def _disarm(self) -> None:
+        """The baton holder is alone: no more Python calls until :meth:`rearm`."""
+        if self._armed:
             self._armed = False
-            _monitoring.register_callback(self._tool, _monitoring.events.LINE, None)
+            _monitoring.register_callback(self._tool, self._event, None)

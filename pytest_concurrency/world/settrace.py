@@ -6,8 +6,10 @@ A trace function is per thread. During a run ``threading._trace_hook`` -- what
 :class:`_ThreadChain`; in any other thread it steps aside for whatever hook was
 there before. The chain's global function answers each ``call`` event with a
 local tracer only for frames of traced code, so lines elsewhere are not
-reported at all. While the baton holder is alone the local tracers return at
-once (see :func:`~.lines.line_point`); they still cost a Python call per line.
+reported at all. At opcode granularity it also sets ``f_trace_opcodes`` on
+those frames, and their ``"opcode"`` events are the points instead. While the
+baton holder is alone the local tracers return at once (see
+:func:`~.lines.line_point`); they still cost a Python call per line.
 
 Coverage measures controlled threads through the same hook (its hook starts
 its C tracer in each new thread), so the chain calls the previous tracer first
@@ -37,10 +39,11 @@ TraceFunction = Any
 
 def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFunction:
     """The local tracer of one traced frame: the chained tracer first, then the point."""
-    if inner is None:  # the common case, kept to the fewest operations per line
+    kind = backend.kind  # "line" or "opcode": the event that is a point
+    if inner is None:  # the common case, kept to the fewest operations per event
 
         def alone(frame: FrameType, event: str, arg: object) -> TraceFunction:
-            if event == "line" and backend.armed:
+            if event == kind and backend.armed:
                 _point(backend, frame)
             return alone
 
@@ -51,7 +54,7 @@ def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFuncti
         result = inner(frame, event, arg)
         if result is not None:  # as CPython does: None keeps the current local tracer
             inner = result
-        if event == "line" and backend.armed:
+        if event == kind and backend.armed:
             _point(backend, frame)
         return chained
 
@@ -60,7 +63,8 @@ def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFuncti
 
 def _point(backend: SettraceBackend, frame: FrameType) -> None:
     sched = backend.sched
-    if sched is not None and line_point(sched, frame.f_code, frame.f_lineno):
+    offset = frame.f_lasti if backend.kind == "opcode" else None
+    if sched is not None and line_point(sched, frame.f_code, frame.f_lineno, offset):
         backend.armed = False
 
 
@@ -84,8 +88,11 @@ class _ThreadChain:
             if installed is not self.function:  # the inner tracer put itself (or another) back
                 self.inner = installed
                 sys.settrace(self.function)
-        if self._backend.selection.covers(frame.f_code):
-            return _frame_tracer(self._backend, local)
+        backend = self._backend
+        if backend.selection.covers(frame.f_code):
+            if backend.kind == "opcode":
+                frame.f_trace_opcodes = True
+            return _frame_tracer(backend, local)
         if local is None:
             frame.f_trace_lines = False  # no tracer wants this frame's lines: skip the calls
         return local
@@ -94,8 +101,10 @@ class _ThreadChain:
 class SettraceBackend:
     """Per-thread trace functions on the run's threads, delivered to :func:`~.lines.line_point`."""
 
-    def __init__(self, selection: TraceSelection) -> None:
+    def __init__(self, selection: TraceSelection, kind: str = "line") -> None:
         self.selection = selection
+        #: the trace event that is a scheduling point: "line" or "opcode"
+        self.kind = kind
         self.sched: Scheduler | None = None
         #: False while the baton holder is alone: its lines are no points (see line_point)
         self.armed = False

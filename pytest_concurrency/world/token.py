@@ -7,18 +7,18 @@
 The mode byte holds the granularity's index in its low four bits and, in bit
 ``0x10``, whether timers were schedulable choices (``timers="choice"``); a sync
 token made with the default timers has mode 0, as every token before them had.
-At line granularity the line header follows: the Python major and minor
-version (varints) -- line events differ between versions, so such a token only
-replays on the version that made it -- and a 16-bit tag of the ``trace=``
-selection it was recorded with. Bit ``0x20`` says that asyncio cancellations
-were injected (``inject_cancel=N``): N follows as a varint, and a replay
-injects with the same budget. Each run is ``thread index (varint) | repeat
-count (varint)``: the threads chosen at the points where more than one thread
-was enabled, run-length encoded (a default continuation repeats the same thread
-many times). Thread indexes are creation order, so the token is the same in any
-process and under any ``PYTHONHASHSEED``; at sync-point granularity it depends
-only on the order of synchronisation operations, not on the Python version's
-bytecode.
+At line and opcode granularity (indexes 1 and 2) the line header follows: the
+Python major and minor version (varints) -- line events and bytecode differ
+between versions, so such a token only replays on the version that made it --
+and a 16-bit tag of the ``trace=`` selection it was recorded with. Bit ``0x20``
+says that asyncio cancellations were injected (``inject_cancel=N``): N follows
+as a varint, and a replay injects with the same budget. Each run is
+``thread index (varint) | repeat count (varint)``: the threads chosen at the
+points where more than one thread was enabled, run-length encoded (a default
+continuation repeats the same thread many times). Thread
+indexes are creation order, so the token is the same in any process and under
+any ``PYTHONHASHSEED``; at sync-point granularity it depends only on the order
+of synchronisation operations, not on the Python version's bytecode.
 
 The scenario tag (16 bits of a CRC of the scenario's qualified name) and the
 checksum turn a token pasted into the wrong test, truncated or mistyped into a
@@ -37,7 +37,9 @@ from dataclasses import dataclass
 PREFIX = "pc"
 VERSION = 1
 #: granularities a token can record, by their index in the mode byte
-GRANULARITIES = ("sync", "line")
+GRANULARITIES = ("sync", "line", "opcode")
+#: granularities whose tokens carry the line header (Python version, trace= tag)
+_TRACED = frozenset({"line", "opcode"})
 #: bit of the mode byte set for timers="choice"
 _TIMER_CHOICES = 0x10
 #: bit of the mode byte set when asyncio cancellations were injected (budget follows)
@@ -58,9 +60,9 @@ class Schedule:
     tag: int
     granularity: str = "sync"
     timers: str = "autojump"
-    #: line granularity only: the (major, minor) Python version it was recorded on
+    #: line and opcode granularity only: the (major, minor) Python version it was recorded on
     python: tuple[int, int] | None = None
-    #: line granularity only: the tag of its trace= selection
+    #: line and opcode granularity only: the tag of its trace= selection
     trace_tag: int | None = None
     #: asyncio: the CancelledErrors a run may inject (``inject_cancel``)
     inject_cancel: int = 0
@@ -82,14 +84,15 @@ class Schedule:
             if self.python != here:
                 made = ".".join(map(str, self.python))
                 raise ReplayTokenError(
-                    f"this line-level replay token was recorded on Python {made} and this is "
-                    f"Python {here[0]}.{here[1]}: line events differ between Python versions, "
-                    f"so replay it on Python {made} (sync-level tokens replay anywhere)"
+                    f"this {self.granularity}-level replay token was recorded on Python {made} "
+                    f"and this is Python {here[0]}.{here[1]}: line events and bytecode differ "
+                    f"between Python versions, so replay it on Python {made} (sync-level "
+                    "tokens replay anywhere)"
                 )
         if self.trace_tag is not None and trace_tag != self.trace_tag:
             raise ReplayTokenError(
-                "this line-level replay token was recorded with another trace= selection: "
-                "replay it with the same trace= as the exploration that printed it"
+                f"this {self.granularity}-level replay token was recorded with another trace= "
+                "selection: replay it with the same trace= as the exploration that printed it"
             )
 
 
@@ -143,8 +146,8 @@ def encode(
 ) -> str:
     """The token for ``choices`` made by the scenario with ``tag``.
 
-    A line-level token records ``python`` (default: the running version) and
-    ``trace_tag``.
+    A line- or opcode-level token records ``python`` (default: the running
+    version) and ``trace_tag``.
     """
     runs: list[tuple[int, int]] = []
     for choice in choices:
@@ -154,7 +157,7 @@ def encode(
             runs.append((choice, 1))
     mode = GRANULARITIES.index(granularity) | (_TIMER_CHOICES if timers == "choice" else 0)
     payload = bytearray([mode | (_CANCELS if inject_cancel else 0)])
-    if granularity == "line":
+    if granularity in _TRACED:
         major, minor = python if python is not None else sys.version_info[:2]
         _varint(major, payload)
         _varint(minor, payload)
@@ -207,7 +210,7 @@ def decode(token: str) -> Schedule:
     position = 1
     python: tuple[int, int] | None = None
     trace_tag: int | None = None
-    if granularity == "line":
+    if granularity in _TRACED:
         major, position = _read_varint(payload, position)
         minor, position = _read_varint(payload, position)
         trace_tag, position = _read_varint(payload, position)

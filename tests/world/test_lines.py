@@ -49,7 +49,11 @@ def _racy_registry() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"granularity": "opcode"}, ValueError, r"granularity must be one of 'sync', 'line'"),
+        (
+            {"granularity": "bytecode"},
+            ValueError,
+            r"granularity must be one of 'sync', 'line', 'opcode'",
+        ),
         ({"timers": "never"}, ValueError, r"timers must be one of 'autojump', 'choice'"),
         ({"trace": [HERE]}, ValueError, r"trace= .* needs granularity='line'"),
         ({"granularity": "line", "trace": [42]}, TypeError, r"trace entries must be modules"),
