@@ -128,6 +128,7 @@ class Interleavings:
 
     def explore(self, scenario: Callable[[], object], **options: Any) -> ExploreResult:
         """Explore ``scenario`` (options as :func:`pytest_concurrency.explore`)."""
+        __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
         if self._defaults.runs is not None:
@@ -141,20 +142,25 @@ class Interleavings:
             self._replayed = True
             started = _now()
             self._reported(
-                lambda: api.run_replay(scenario, token, explore_options, command=self._command)
+                functools.partial(
+                    api.run_replay, scenario, token, explore_options, command=self._command
+                )
             )
             return api.ExploreResult("replay", None, 1, 1, False, _now() - started)
         result: ExploreResult = self._reported(
-            lambda: api.run_exploration(scenario, explore_options, command=self._command)
+            functools.partial(api.run_exploration, scenario, explore_options, command=self._command)
         )
         return result
 
     def replay(self, scenario: Callable[[], object], token: str, **options: Any) -> None:
         """Re-run exactly the schedule of ``token``."""
+        __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
         self._reported(
-            lambda: api.run_replay(scenario, token, self._options(options), command=self._command)
+            functools.partial(
+                api.run_replay, scenario, token, self._options(options), command=self._command
+            )
         )
 
     def _options(self, options: dict[str, Any]) -> Any:
@@ -169,6 +175,7 @@ class Interleavings:
         return f"pytest {shlex.quote(self._item.nodeid)} --interleavings-replay={token}"
 
     def _reported(self, call: Callable[[], Any]) -> Any:
+        __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world.report import InterleavingFailure
 
         try:

@@ -259,6 +259,7 @@ def run_exploration(
     scenario: Scenario, options: ExploreOptions, *, command: ReplayCommand | None = None
 ) -> ExploreResult:
     """``explore`` with validated options; ``command`` formats the replay command line."""
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
     _check_scenario(scenario)
     seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
     strategy = make_strategy(
@@ -396,6 +397,7 @@ def explore(
     ``inject_cancel=N`` lets a run throw ``CancelledError`` into up to N tasks
     at await points where they are about to resume, as one more choice.
     """
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
     options = ExploreOptions.create(
         strategy=strategy,
         runs=runs,
@@ -428,6 +430,7 @@ def run_replay(
     command: ReplayCommand | None = None,
 ) -> None:
     """``replay`` with validated options."""
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
     _check_scenario(scenario)
     schedule = tokens.decode(token)
     if schedule.tag != tokens.scenario_tag(scenario):
@@ -499,6 +502,7 @@ def replay(
     and the same Python version. A malformed token, one recorded for another
     scenario or with other settings, raises :class:`~.token.ReplayTokenError`.
     """
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
     _check_scenario(scenario)
     schedule = tokens.decode(token)
     options = ExploreOptions.create(
