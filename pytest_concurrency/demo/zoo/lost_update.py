@@ -11,6 +11,7 @@ line is one. The fixed twin holds a lock across the read-modify-write.
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 from pytest_concurrency.demo.zoo.finer import start_and_join
 
@@ -41,14 +42,21 @@ class LockedCounter(Counter):
             self.value += 1
 
 
-def _two_increments(counter: Counter) -> None:
+class Incrementing(Protocol):
+    value: int
+
+    def increment(self) -> None: ...
+
+
+def two_increments(counter: Incrementing) -> None:
+    """The scenario body shared by the lost-update exhibits: two threads, one increment each."""
     start_and_join(counter.increment, counter.increment)
     assert counter.value == 2, f"two increments left the counter at {counter.value}"
 
 
 def buggy() -> None:
-    _two_increments(Counter())
+    two_increments(Counter())
 
 
 def fixed() -> None:
-    _two_increments(LockedCounter())
+    two_increments(LockedCounter())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from pytest_concurrency.demo.zoo.finer import start_and_join
+from pytest_concurrency.demo.zoo.lost_update import two_increments
 
 
 class Counter:
@@ -34,14 +34,9 @@ class LockedCounter(Counter):
             self.value += 1
 
 
-def _two_increments(counter: Counter) -> None:
-    start_and_join(counter.increment, counter.increment)
-    assert counter.value == 2, f"two increments left the counter at {counter.value}"
-
-
 def buggy() -> None:
-    _two_increments(Counter())
+    two_increments(Counter())
 
 
 def fixed() -> None:
-    _two_increments(LockedCounter())
+    two_increments(LockedCounter())
