@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from zoo_checks import exhausted, found_within
 
 from pytest_concurrency.demo.zoo import ZooBug
 from pytest_concurrency.demo.zoo.aio_zoo import AIO_ZOO, DEADLOCKS, options
@@ -34,21 +35,14 @@ def _budget(bug: ZooBug, strategy: str) -> int:
 @pytest.mark.parametrize("strategy", sorted(BUDGET))
 @pytest.mark.parametrize("bug", AIO_ZOO, ids=lambda bug: bug.module)
 def test_every_strategy_finds_every_asyncio_bug(bug: ZooBug, strategy: str) -> None:
-    budget = _budget(bug, strategy)
-    with pytest.raises(InterleavingFailure) as info:
-        explore(bug.load().buggy, strategy=strategy, runs=budget, seed=1, **options(bug))
-    failure = info.value
-    assert failure.schedules_run <= budget
+    failure = found_within(bug.load().buggy, strategy, _budget(bug, strategy), **options(bug))
     assert isinstance(failure, Deadlock) == (bug.module in DEADLOCKS)
     assert any(step.thread.startswith("task-") for step in failure.trace)
 
 
 @pytest.mark.parametrize("bug", AIO_ZOO, ids=lambda bug: bug.module)
 def test_every_fixed_twin_survives_exhaustive_dfs(bug: ZooBug) -> None:
-    result = explore(
-        bug.load().fixed, strategy="dfs", preemption_bound=2, runs=5000, **options(bug)
-    )
-    assert result.exhausted
+    result = exhausted(bug.load().fixed, **options(bug))
     assert result.schedules_run > 1
 
 

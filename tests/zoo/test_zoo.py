@@ -7,6 +7,7 @@ deterministic; the figures in the comments are what this seed needs today.
 from __future__ import annotations
 
 import pytest
+from zoo_checks import exhausted, found_within
 
 from pytest_concurrency.demo.zoo import ZOO, ZooBug, run_slot
 from pytest_concurrency.world.api import explore
@@ -21,16 +22,7 @@ DEADLOCKS = {"abba", "lost_wakeup", "turnstile"}
 @pytest.mark.parametrize("strategy", sorted(BUDGET))
 @pytest.mark.parametrize("bug", ZOO, ids=lambda bug: bug.module)
 def test_every_strategy_finds_every_bug(bug: ZooBug, strategy: str) -> None:
-    with pytest.raises(InterleavingFailure) as info:
-        explore(
-            bug.load().buggy,
-            strategy=strategy,
-            runs=BUDGET[strategy],
-            seed=1,
-            patch=bug.patch_targets(),
-        )
-    failure = info.value
-    assert failure.schedules_run <= BUDGET[strategy]
+    failure = found_within(bug.load().buggy, strategy, BUDGET[strategy], patch=bug.patch_targets())
     assert isinstance(failure, Deadlock) == (bug.module in DEADLOCKS)
     assert failure.token.startswith("pc1.")
     assert len(failure.trace) > 0
@@ -38,14 +30,7 @@ def test_every_strategy_finds_every_bug(bug: ZooBug, strategy: str) -> None:
 
 @pytest.mark.parametrize("bug", ZOO, ids=lambda bug: bug.module)
 def test_every_fixed_twin_survives_exhaustive_dfs(bug: ZooBug) -> None:
-    result = explore(
-        bug.load().fixed,
-        strategy="dfs",
-        preemption_bound=2,
-        runs=5000,
-        patch=bug.patch_targets(),
-    )
-    assert result.exhausted
+    result = exhausted(bug.load().fixed, patch=bug.patch_targets())
     assert result.schedules_run > 1
 
 
