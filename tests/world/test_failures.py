@@ -209,3 +209,28 @@ def test_scenario_must_be_callable() -> None:
         explore(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="callable"):
         replay(42, "pc1.x")  # type: ignore[arg-type]
+
+
+def test_an_interrupt_while_the_scenario_thread_starts_leaves_no_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A timeout or Ctrl-C can land while ``start()`` waits for the new OS thread.
+
+    The thread then exists and parks before user code; the run's abort must
+    still find it and release it, not forget it and leave it parked for ever.
+    """
+    from pytest_concurrency.world import threads as world_threads
+
+    real_start = world_threads._original_start
+
+    def start_then_interrupted(thread: threading.Thread) -> None:
+        real_start(thread)  # the OS thread exists now ...
+        raise KeyboardInterrupt  # ... and the interrupt lands before launch() returns
+
+    monkeypatch.setattr(world_threads, "_original_start", start_then_interrupted)
+    before = set(threading.enumerate())
+    with pytest.raises(KeyboardInterrupt):
+        explore(lambda: None, strategy="random", runs=1)
+    monkeypatch.undo()
+    leftover = [t for t in threading.enumerate() if t not in before]
+    assert not leftover, f"threads left parked: {leftover}"
