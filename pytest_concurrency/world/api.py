@@ -70,10 +70,14 @@ class ExploreResult:
     schedules_run: int
     #: how many different schedules (choice sequences) those runs were
     distinct_schedules: int
-    #: True when dfs covered its whole preemption-bounded space
+    #: True when dfs covered its whole preemption-bounded space, or dpor every
+    #: equivalence class of interleavings (within its bound, if it had one)
     exhausted: bool
     #: real seconds
     elapsed: float
+    #: dpor: how many of the runs were a new equivalence class (the others were
+    #: cut short by a sleep set and repeated a class already run); None otherwise
+    equivalence_classes: int | None = None
 
 
 def _int(name: str, value: Any, minimum: int) -> int:
@@ -107,7 +111,7 @@ class ExploreOptions:
     runs: int | None = 1000
     seed: int | None = None
     depth: int = 3
-    preemption_bound: int = 2
+    preemption_bound: int | None = 2
     time_budget: float | None = None
     max_steps: int = 20_000
     uncontrolled_timeout: float = 2.0
@@ -127,7 +131,7 @@ class ExploreOptions:
         runs: int | None = 1000,
         seed: int | None = None,
         depth: int = 3,
-        preemption_bound: int = 2,
+        preemption_bound: int | None = 2,
         time_budget: float | None = None,
         max_steps: int = 20_000,
         uncontrolled_timeout: float = 2.0,
@@ -147,10 +151,22 @@ class ExploreOptions:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         _int("depth", depth, 1)
-        _int("preemption_bound", preemption_bound, 0)
+        if preemption_bound is not None:
+            _int("preemption_bound", preemption_bound, 0)
         budget = None if time_budget is None else _seconds("time_budget", time_budget)
-        if runs is None and budget is None and strategy != "dfs":
-            raise ValueError("runs=None (no limit) needs a time_budget, or strategy='dfs'")
+        if runs is None and budget is None and strategy not in ("dfs", "dpor"):
+            raise ValueError(
+                "runs=None (no limit) needs a time_budget, or strategy='dfs' or 'dpor'"
+            )
+        if strategy == "dpor" and granularity != "memory":
+            raise ValueError(
+                "strategy='dpor' needs granularity='memory': it reorders only accesses that "
+                f"conflict, and at granularity={granularity!r} it cannot see which do"
+            )
+        if strategy == "dpor" and timers == "choice":
+            raise ValueError(
+                "strategy='dpor' does not support timers='choice' yet: use strategy='dfs'"
+            )
         _int("max_steps", max_steps, 1)
         if thread_errors not in ("fail", "ignore"):
             raise ValueError(f"thread_errors must be 'fail' or 'ignore', got {thread_errors!r}")
@@ -159,8 +175,8 @@ class ExploreOptions:
         _int("inject_cancel", inject_cancel, 0)
         if trace is not None and granularity == "sync":
             raise ValueError(
-                "trace= selects the code traced line by line: it needs granularity='line' "
-                "or 'opcode'"
+                "trace= selects the code traced line by line: it needs granularity='line', "
+                "'opcode' or 'memory'"
             )
         return cls(
             strategy=strategy,
@@ -285,19 +301,21 @@ def run_exploration(
                     scenario,
                     result,
                     strategy,
-                    None if options.strategy == "dfs" else seed,
+                    None if options.strategy in ("dfs", "dpor") else seed,
                     runs,
                     settings,
                     command,
                     options,
                 )
+    systematic = options.strategy in ("dfs", "dpor")
     return ExploreResult(
         strategy=strategy.name,
-        seed=None if options.strategy == "dfs" else seed,
+        seed=None if systematic else seed,
         schedules_run=runs,
         distinct_schedules=len(distinct),
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
+        equivalence_classes=getattr(strategy, "classes", None),
     )
 
 
@@ -360,7 +378,7 @@ def explore(
     runs: int | None = 1000,
     seed: int | None = None,
     depth: int = 3,
-    preemption_bound: int = 2,
+    preemption_bound: int | None = 2,
     time_budget: float | None = None,
     max_steps: int = 20_000,
     uncontrolled_timeout: float = 2.0,

@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WRITE
+from pytest_concurrency.world.memory import MemoryAccess
 from pytest_concurrency.world.primitives import Primitive
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
 from pytest_concurrency.world.strategies import ExplorationStrategy
@@ -87,13 +88,24 @@ _READ_OPS = frozenset({"locked", "is_set", "empty", "qsize", "is_alive", "full"}
 
 
 def resource_key(resource: object) -> Key:
-    """The run-stable identity of a resource (creation serial, not ``id()``)."""
+    """The run-stable identity of a primitive or thread (creation serial, not ``id()``)."""
     if isinstance(resource, ThreadRecord):
         return ("thread", resource.index)
     if isinstance(resource, Primitive):
         serial = resource._serial
         return (resource.KIND, serial if serial else resource._name)
     return EVERYTHING
+
+
+#: the object part of a memory key whose object is not known: it meets every object
+UNKNOWN = "?"
+
+
+def conflict(first: Key, second: Key) -> bool:
+    """Could accesses to these two locations touch the same memory?"""
+    if first == second or first is EVERYTHING or second is EVERYTHING:
+        return True
+    return first[1] == second[1] and UNKNOWN in (first[0], second[0])
 
 
 def ordered(earlier: str, later: str) -> bool:
@@ -124,12 +136,12 @@ class _Node:
     def __init__(
         self,
         enabled: tuple[int, ...],
-        pending: dict[int, Key],
+        pending: dict[int, tuple[Key, ...]],
         current: int,
-        sleep: dict[int, Key],
+        sleep: dict[int, tuple[Key, ...]],
     ) -> None:
         self.enabled = enabled
-        #: the object each enabled thread's next event starts on (for sleep sets)
+        #: what each enabled thread's next event starts on (for sleep sets)
         self.pending = pending
         #: the thread that was running and could go on (-1: none), for preemption counts
         self.current = current
@@ -139,32 +151,9 @@ class _Node:
         self.backtrack: set[int] = set()
 
 
-def default_accesses(op: str, resource: object, thread: int) -> list[tuple[Key, str]]:
-    """What an event does when no primitive says: judged by the operation at its start."""
-    if op in _LOCAL_OPS:
-        return []
-    key = resource_key(resource)
-    return [(key, READ if op in _READ_OPS and key is not EVERYTHING else WRITE)]
-
-
-def _pending_key(record: ThreadRecord) -> Key | None:
-    pending = record.pending
-    if pending is None:
-        return None
-    op, resource = pending
-    if op in _LOCAL_OPS:
-        return None
-    return resource_key(resource)
-
-
-def _touches(accesses: Iterable[tuple[Key, str]], key: Key | None) -> bool:
-    """Could an event with ``accesses`` change what a thread about to act on ``key`` does?"""
-    if key is None:
-        return False
-    for touched, _mode in accesses:
-        if touched == key or touched is EVERYTHING or key is EVERYTHING:
-            return True
-    return False
+def _touches(accesses: Iterable[tuple[Key, str]], keys: tuple[Key, ...]) -> bool:
+    """Could an event with ``accesses`` change what a thread about to act on ``keys`` does?"""
+    return any(conflict(touched, key) for touched, _mode in accesses for key in keys)
 
 
 class DPORStrategy(ExplorationStrategy):
@@ -189,6 +178,10 @@ class DPORStrategy(ExplorationStrategy):
         self._creator: dict[int, int] = {}
         self._finished: set[int] = set()
         self._preemptions = 0
+        #: id() of each memory object seen in this run -> its number (order of first sight)
+        self._numbers: dict[int, int] = {}
+        #: the objects numbered, kept alive so that no id is reused within the run
+        self._numbered: list[object] = []
         self.pruned = False
         #: runs that ended up repeating a covered class (every thread asleep somewhere)
         self.redundant_runs = 0
@@ -200,6 +193,8 @@ class DPORStrategy(ExplorationStrategy):
 
     def begin_run(self) -> bool:
         self._events = []
+        self._numbers = {}
+        self._numbered = []
         self._creator = {}
         self._finished = set()
         self._preemptions = 0
@@ -302,7 +297,7 @@ class DPORStrategy(ExplorationStrategy):
                 nondeterministic=True,
             )
         pending = chosen.pending
-        accesses = [] if pending is None else default_accesses(pending[0], pending[1], chosen.index)
+        accesses = [] if pending is None else self._default_accesses(*pending)
         self._events.append(_Event(chosen.index, accesses))
 
     def access(self, resource: object, mode: str | None) -> None:
@@ -313,11 +308,16 @@ class DPORStrategy(ExplorationStrategy):
         if not self._events:
             return
         event = self._events[-1]
-        key = resource_key(resource)
+        key = self._key(resource)
         accesses = [access for access in event.accesses if access[0] != key]
         if mode is not None:
             accesses.append((key, mode))
         event.accesses = accesses
+
+    def touch(self, memory: object) -> None:
+        """The running event also made the memory accesses of ``memory``."""
+        if self._events and isinstance(memory, MemoryAccess):
+            self._events[-1].accesses.extend(self._memory_keys(memory))
 
     def finished(self, record: ThreadRecord) -> None:
         """``record`` ends with its latest event: a join or is_alive learns of it."""
@@ -326,12 +326,51 @@ class DPORStrategy(ExplorationStrategy):
                 event.accesses.append((("thread", record.index), WRITE))
                 break
 
+    # -- what events touch ---
+
+    def _number(self, obj: object) -> int:
+        number = self._numbers.get(id(obj))
+        if number is None:
+            number = len(self._numbered)
+            self._numbers[id(obj)] = number
+            self._numbered.append(obj)
+        return number
+
+    def _key(self, resource: object) -> Key:
+        return resource_key(resource)
+
+    def _memory_keys(self, access: MemoryAccess) -> list[tuple[Key, str]]:
+        found: list[tuple[Key, str]] = []
+        for obj, name, mode in access.accesses:
+            if obj is None:
+                found.append(((UNKNOWN, name), mode))
+            else:
+                found.append(((f"#{self._number(obj)}", name), mode))
+        return found
+
+    def _default_accesses(self, op: str, resource: object) -> list[tuple[Key, str]]:
+        """What an event does when no primitive says: judged by the operation at its start."""
+        if isinstance(resource, MemoryAccess):
+            return self._memory_keys(resource)
+        if op in _LOCAL_OPS:
+            return []
+        key = resource_key(resource)
+        return [(key, READ if op in _READ_OPS and key is not EVERYTHING else WRITE)]
+
+    def _pending_keys(self, record: ThreadRecord) -> tuple[Key, ...]:
+        pending = record.pending
+        if pending is None:
+            return ()
+        return tuple(key for key, _mode in self._default_accesses(*pending))
+
     # -- nodes -----------------------------------------------------------------------------------
 
     def _node_at(
         self, position: int, enabled: list[ThreadRecord], current: ThreadRecord | None
     ) -> _Node:
         indices = tuple(record.index for record in enabled)
+        # numbered in the same order in every run, so keys stay comparable across runs
+        pending = {record.index: self._pending_keys(record) for record in enabled}
         if position < len(self._nodes):
             node = self._nodes[position]
             if node.enabled != indices:
@@ -343,32 +382,28 @@ class DPORStrategy(ExplorationStrategy):
             if current is not None and node.current == -1:
                 node.current = current.index
             return node
-        pending = {record.index: key for record in enabled if (key := _pending_key(record))}
-        for record in enabled:
-            if record.index not in pending:
-                pending[record.index] = ("local", record.index)
         node = _Node(
             indices, pending, -1 if current is None else current.index, self._sleep(position)
         )
         self._nodes.append(node)
         return node
 
-    def _sleep(self, position: int) -> dict[int, Key]:
+    def _sleep(self, position: int) -> dict[int, tuple[Key, ...]]:
         """The sleep set at a new node: the parent's sleepers and done siblings not woken."""
         if position == 0:
             return {}
         parent = self._nodes[position - 1]
         event = self._events[position - 1]
-        asleep: dict[int, Key] = {}
+        asleep: dict[int, tuple[Key, ...]] = {}
         candidates = dict(parent.sleep)
         for index in parent.done:
             if index != parent.chosen:
                 candidates[index] = parent.pending[index]
-        for index, key in candidates.items():
+        for index, keys in candidates.items():
             if index == parent.chosen:
                 continue
-            if not _touches(event.accesses, key if key[0] != "local" else None):
-                asleep[index] = key
+            if not _touches(event.accesses, keys):
+                asleep[index] = keys
         return asleep
 
     def _free_choice(self, node: _Node) -> int:
@@ -391,6 +426,8 @@ class DPORStrategy(ExplorationStrategy):
         #: key -> (thread, mode) -> index of the latest such event
         latest: dict[Key, dict[tuple[int, str], int]] = {}
         last_of_thread: dict[int, int] = {}
+        #: location name -> the keys seen with it (an unknown object meets them all)
+        by_name: dict[object, set[Key]] = {}
         for j, event in enumerate(events):
             me = event.thread
             clock = thread_clock.get(me)
@@ -401,7 +438,9 @@ class DPORStrategy(ExplorationStrategy):
             clock = list(clock)
             found: list[int] = []
             for key, mode in event.accesses:
-                for (other, earlier_mode), i in self._conflicting(latest, last_of_thread, key):
+                for (other, earlier_mode), i in self._conflicting(
+                    latest, last_of_thread, key, by_name
+                ):
                     if other == me:
                         continue
                     if key is EVERYTHING or earlier_mode == "*":
@@ -423,16 +462,25 @@ class DPORStrategy(ExplorationStrategy):
             last_of_thread[me] = j
             for key, mode in event.accesses:
                 latest.setdefault(key, {})[(me, mode)] = j
+                if key is not EVERYTHING:
+                    by_name.setdefault(key[1], set()).add(key)
             for i in found:
                 self._reverse(i, j, clocks)
 
     @staticmethod
     def _conflicting(
-        latest: dict[Key, dict[tuple[int, str], int]], last_of_thread: dict[int, int], key: Key
+        latest: dict[Key, dict[tuple[int, str], int]],
+        last_of_thread: dict[int, int],
+        key: Key,
+        by_name: dict[object, set[Key]],
     ) -> list[tuple[tuple[int, str], int]]:
         if key is EVERYTHING:
             return [((thread, "*"), index) for thread, index in last_of_thread.items()]
-        found = list(latest.get(key, {}).items())
+        if key[0] == UNKNOWN:
+            found = [item for other in by_name.get(key[1], ()) for item in latest[other].items()]
+        else:
+            found = list(latest.get(key, {}).items())
+            found.extend(latest.get((UNKNOWN, key[1]), {}).items())
         found.extend(
             ((thread, "*"), index) for (thread, _m), index in latest.get(EVERYTHING, {}).items()
         )

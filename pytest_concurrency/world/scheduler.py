@@ -84,6 +84,8 @@ class EventObserver(Protocol):
 
     def access(self, resource: object, mode: str | None) -> None: ...
 
+    def touch(self, memory: object) -> None: ...
+
     def finished(self, record: ThreadRecord) -> None: ...
 
 
@@ -445,6 +447,11 @@ class Scheduler:
         """What the running event did to ``resource`` (for a reducing strategy; see .dpor)."""
         if self.events is not None:
             self.events.access(resource, mode)
+
+    def touch(self, memory: object) -> None:
+        """The running event also touched ``memory`` (an access made with no choice)."""
+        if self.events is not None:
+            self.events.touch(memory)
 
     def _fire_timer(self, record: ThreadRecord) -> None:
         """A timer option was chosen: virtual time jumps to its deadline (it times out)."""
