@@ -47,9 +47,13 @@ class _SessionView:
     # -- session_log listener ----------------------------------------------------------------
 
     def exploration_started(self, exploration: Exploration) -> None:
+        if not self._innermost():
+            return
         self._line = None
 
     def exploration_progress(self, exploration: Exploration) -> None:
+        if not self._innermost():
+            return
         from pytest_concurrency.world import progress
 
         if self.mode != "live" or exploration.elapsed < progress.SHOW_AFTER:
@@ -63,6 +67,8 @@ class _SessionView:
         self._write(self._line.update(progress.describe(exploration)))
 
     def exploration_finished(self, exploration: Exploration) -> None:
+        if not self._innermost():
+            return
         from pytest_concurrency.world.session_summary import ExplorationRecord
 
         if self._line is not None:
@@ -77,6 +83,9 @@ class _SessionView:
                 exploration.exhausted,
             )
         )
+
+    def _innermost(self) -> bool:
+        return bool(_ACTIVE) and _ACTIVE[-1] is self
 
     # -- failures -------------------------------------------------------------------------------
 
@@ -139,6 +148,9 @@ class _SessionView:
 
 
 _VIEW = pytest.StashKey[_SessionView]()
+#: the views of the sessions configured in this process, innermost last (a test that runs
+#: pytest in-process has two): only the innermost hears of explorations
+_ACTIVE: list[_SessionView] = []
 
 
 def _report_dir(config: pytest.Config) -> Path | None:
@@ -173,7 +185,16 @@ def pytest_configure(config: pytest.Config) -> None:
     view = _SessionView(config, _report_dir(config), mode)
     config.stash[_VIEW] = view
     session_log.subscribe(view)
-    config.add_cleanup(lambda: session_log.unsubscribe(view))
+    _ACTIVE.append(view)
+    config.add_cleanup(lambda: _forget(view))
+
+
+def _forget(view: _SessionView) -> None:
+    from pytest_concurrency.world import session_log
+
+    session_log.unsubscribe(view)
+    if view in _ACTIVE:
+        _ACTIVE.remove(view)
 
 
 @pytest.hookimpl(tryfirst=True)

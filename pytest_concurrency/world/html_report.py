@@ -315,7 +315,7 @@ _SCRIPT = r"""
         return;
       }
       var cls = "box";
-      if (!s.step) cls += " event";
+      if (!s.step && !s.preempted) cls += " event";
       if (s.preempted) cls += " preempted";
       if (stuck[s.thread] === i) cls += " blocked";
       var box = el("div", cls);

@@ -66,7 +66,7 @@ class SessionSummary:
             head += f", {exhausted} covered their whole space"
         out = [head + f"; {_count(len(self.failures), 'failure')}"]
         for failure in self.failures:
-            out.append(f"FAILED {failure.nodeid}: {failure.summary}")
+            out.append(f"{failure.nodeid}: {failure.summary}")
             out.append(f"  replay: {failure.command}")
             if failure.report:
                 out.append(f"  report: {failure.report}")
