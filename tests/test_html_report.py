@@ -194,3 +194,19 @@ def test_a_report_path_that_is_a_file_is_a_usage_error(pytester: pytest.Pytester
     result = pytester.runpytest_inprocess("--interleavings-report=taken")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--interleavings-report: *taken exists and is not a directory*"])
+
+
+def test_a_failing_replay_gets_its_page_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_it=_TESTS)
+    first = pytester.runpytest_inprocess("-p", "no:randomly", "-k", "marked")
+    match = re.search(r"--interleavings-replay=(pc1\.\S+)", first.stdout.str())
+    assert match, first.stdout.str()
+    result = pytester.runpytest_inprocess(
+        "test_it.py::test_marked",
+        f"--interleavings-replay={match.group(1)}",
+        "--interleavings-report=out",
+    )
+    result.assert_outcomes(failed=1)
+    page = (pytester.path / "out" / "test_it.py__test_marked_1.html").read_text()
+    assert _embedded(page)["strategy"] == "replay"
+    assert "replayed from its token" in page

@@ -283,7 +283,7 @@ _SCRIPT = r"""
     var height = steps.length * row + "px";
     var lanes = el("div", "lanes");
     var gutter = el("div", "gutter");
-    gutter.appendChild(el("div", "gutter-head", "step"));
+    gutter.appendChild(el("div", "gutter-head", "#"));
     var gutterRows = el("div", "rows");
     gutterRows.style.height = height;
     steps.forEach(function (s) { gutterRows.appendChild(el("div", "", s.step || "")); });
@@ -328,7 +328,8 @@ _SCRIPT = r"""
       box.appendChild(head);
       if (s.location) box.appendChild(el("div", "loc", s.location));
       if (s.preempted) {
-        box.appendChild(el("div", "note", "preempted " + s.preempted + ": " + s.note));
+        var when = s.preempted === "after" ? "preempted after it, " : "preempted, ";
+        box.appendChild(el("div", "note", when + s.note));
       } else if (s.note) {
         box.appendChild(el("div", "note", s.note));
       }
