@@ -210,3 +210,31 @@ def test_a_failing_replay_gets_its_page_too(pytester: pytest.Pytester) -> None:
     page = (pytester.path / "out" / "test_it.py__test_marked_1.html").read_text()
     assert _embedded(page)["strategy"] == "replay"
     assert "replayed from its token" in page
+
+
+def test_an_asyncio_deadlock_gives_each_task_and_what_it_awaits() -> None:
+    import asyncio
+
+    async def scenario() -> None:
+        a, b = asyncio.Lock(), asyncio.Lock()
+
+        async def one() -> None:
+            async with a:
+                await asyncio.sleep(0)
+                async with b:
+                    pass
+
+        async def two() -> None:
+            async with b:
+                await asyncio.sleep(0)
+                async with a:
+                    pass
+
+        await asyncio.gather(one(), two())
+
+    with pytest.raises(Deadlock) as caught:
+        explore(scenario, strategy="dfs")
+    edges = {(e.thread, e.op, e.resource) for e in caught.value.wait_for}
+    assert ("task-2 (one)", "await", "asyncio.Lock.acquire") in edges
+    assert ("task-3 (two)", "await", "asyncio.Lock.acquire") in edges
+    assert not any(e.resource.startswith("asyncio loop") for e in caught.value.wait_for)

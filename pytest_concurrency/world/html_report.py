@@ -354,10 +354,16 @@ _SCRIPT = r"""
     edges.forEach(function (e) {
       var t = node("t:" + e.thread, e.thread, "thread");
       if (!e.resource) return;
-      // joining a thread waits on the thread itself
-      var r = data.threads.indexOf(e.resource) >= 0
-        ? node("t:" + e.resource, e.resource, "thread")
-        : node("r:" + e.resource, e.resource, "resource");
+      // joining a thread waits on the thread itself; a resource nobody holds is drawn once
+      // per waiter (two tasks awaiting "asyncio.Lock.acquire" may await different locks)
+      var r;
+      if (data.threads.indexOf(e.resource) >= 0) {
+        r = node("t:" + e.resource, e.resource, "thread");
+      } else if (e.holder) {
+        r = node("r:" + e.resource, e.resource, "resource");
+      } else {
+        r = node("w:" + e.thread + "\n" + e.resource, e.resource, "resource");
+      }
       links.push({from: t, to: r, label: e.op, cycle: e.in_cycle});
       if (e.holder) {
         links.push({from: r, to: node("t:" + e.holder, e.holder, "thread"),

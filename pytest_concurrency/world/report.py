@@ -234,11 +234,16 @@ def wait_for_edges(sched: Scheduler) -> tuple[WaitEdge, ...]:
     in_cycle: set[int] = set()
     for record in blocked:
         in_cycle.update(id(member) for member in _cycle(record) or ())
-    edges = []
+    edges: list[WaitEdge] = []
     for record in blocked:
         resource = record.waiting_on
         if resource is None:
             edges.append(WaitEdge(record.name, "sleep", ""))
+            continue
+        # a waitable that knows more (an asyncio loop: which task awaits what) gives its edges
+        more = getattr(resource, "wait_for_edges", None)
+        if callable(more):
+            edges.extend(more())
             continue
         holder = resource.holder()
         held = holder is not None and holder is not record and holder is not resource
