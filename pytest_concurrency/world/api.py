@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency.world import session_log
 from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
@@ -269,7 +270,7 @@ def run_exploration(
     started = _realtime.perf_counter()
     runs = 0
     distinct: set[int] = set()
-    with _Exclusive(), _installed(settings):
+    with _Exclusive(), _installed(settings), session_log.watching(strategy, options.runs) as log:
         while options.runs is None or runs < options.runs:
             budget = options.time_budget
             if budget is not None and runs and _realtime.perf_counter() - started >= budget:
@@ -280,6 +281,7 @@ def run_exploration(
             strategy.end_run(len(result.choices))
             runs += 1
             distinct.add(hash(result.choices))
+            log.ran(runs, strategy)  # progress listeners: one clock read per schedule
             if result.failure is not None:
                 raise _explored_failure(
                     scenario,

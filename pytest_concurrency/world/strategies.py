@@ -32,6 +32,10 @@ class ExplorationStrategy:
     def end_run(self, choice_count: int) -> None:
         """The run made ``choice_count`` choices."""
 
+    def covered(self) -> float | None:
+        """The fraction (0..1) of the space explored so far, when the strategy knows it."""
+        return None
+
     def thread_created(self, index: int) -> None:
         """Thread ``index`` (0, 1, 2, ... in creation order) was registered."""
 
@@ -213,6 +217,27 @@ class DFSStrategy(ExplorationStrategy):
         if running != -1 and chosen != running:
             self._preemptions += 1
         return enabled[indices.index(chosen)]
+
+    def covered(self) -> float | None:
+        """An estimate: the branches finished at each choice point, as if subtrees were equal.
+
+        Cheap enough for a progress display (one pass over the stack), not exact:
+        later subtrees may be larger or smaller than the ones already done.
+        """
+        if self.exhausted:
+            return 1.0
+        done, weight = 0.0, 1.0
+        bound = self._bound
+        for frame in self._frames:
+            allowed = sum(
+                1
+                for index in frame.enabled
+                if frame.preemptions + (frame.current != -1 and index != frame.current) <= bound
+            )
+            allowed = max(allowed, len(frame.tried))
+            done += weight * (len(frame.tried) - 1) / allowed
+            weight /= allowed
+        return min(done, 1.0)
 
 
 class ReplayStrategy(ExplorationStrategy):
