@@ -155,6 +155,7 @@ class Interleavings:
         __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
+        api.check_replay_options(options)
         self._reported(
             functools.partial(
                 api.run_replay, scenario, token, self._options(options), command=self._command

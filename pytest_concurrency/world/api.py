@@ -46,6 +46,7 @@ __all__ = [
     "ExploreOptions",
     "ExploreResult",
     "SpawnHandle",
+    "check_replay_options",
     "checkpoint",
     "explore",
     "patch_current_run",
@@ -234,6 +235,22 @@ def with_session_defaults(
     if seed is not None and strategy in STRATEGIES and uses(strategy, "seed"):
         completed.setdefault("seed", seed)
     return completed
+
+
+#: explore() options a replay has no use for: its token is the schedule (and the cancellations)
+_EXPLORING_ONLY = frozenset(
+    {"strategy", "runs", "seed", "depth", "preemption_bound", "time_budget", "inject_cancel"}
+)
+
+
+def check_replay_options(options: Mapping[str, Any]) -> None:
+    """Refuse exploring options given to a replay, which would silently ignore them."""
+    unused = sorted(_EXPLORING_ONLY.intersection(options))
+    if unused:
+        raise TypeError(
+            f"replay() does not take {', '.join(unused)}: the replay token fixes the schedule; "
+            "these options belong to explore()"
+        )
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -258,3 +258,25 @@ def test_exploration_timeouts_are_finite_seconds(name: str, value: float, error:
     # an infinite uncontrolled_timeout would let a blocked run hang for ever
     with pytest.raises(error, match=name):
         explore(_nothing, runs=1, **{name: value})
+
+
+def test_the_fixture_s_replay_refuses_exploring_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_replays="""
+from pytest_concurrency.world.token import encode, scenario_tag
+
+def scenario():
+    pass
+
+def test_replay_with_a_seed(interleavings):
+    interleavings.replay(scenario, encode([], scenario_tag(scenario)), seed=3, runs=5)
+
+def test_plain_replay(interleavings):
+    interleavings.replay(scenario, encode([], scenario_tag(scenario)))
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*TypeError: replay() does not take runs, seed: the replay token*"]
+    )
