@@ -11,7 +11,6 @@ replayed once with tracing on to build its trace.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_count, check_seconds
+from pytest_concurrency.world import scenarios
 from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
@@ -280,45 +280,6 @@ def _token(choices: tuple[int, ...], tag: int, settings: RunSettings) -> str:
     )
 
 
-def _check_scenario(scenario: Any) -> None:
-    """Refuse, before any run, a scenario whose body a run could never execute."""
-    if not callable(scenario):
-        raise TypeError(
-            "scenario must be a zero-argument callable or coroutine function, "
-            f"got {type(scenario).__name__}"
-        )
-    if inspect.isgeneratorfunction(scenario) or inspect.isasyncgenfunction(scenario):
-        kind = "an async generator" if inspect.isasyncgenfunction(scenario) else "a generator"
-        raise TypeError(
-            f"scenario is {kind} function: its body would never run (calling it only "
-            "creates the generator), so every schedule would pass. Remove the yield, or "
-            "pass a function that consumes the generator"
-        )
-    _check_no_arguments(scenario)
-
-
-def _check_no_arguments(scenario: Callable[..., object]) -> None:
-    """A scenario is called with no arguments: one that needs some would fail every run."""
-    try:
-        signature = inspect.signature(scenario)
-    except (TypeError, ValueError):
-        return  # no readable signature (some builtins): let the call decide
-    try:
-        signature.bind()
-    except TypeError:
-        missing = [
-            name
-            for name, parameter in signature.parameters.items()
-            if parameter.default is parameter.empty
-            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-        ]
-        raise TypeError(
-            f"scenario {tokens.scenario_name(scenario)!r} is called with no arguments, but it "
-            f"needs {', '.join(missing)}: bind them first (functools.partial(scenario, ...) or "
-            "a lambda), or give them defaults"
-        ) from None
-
-
 class _Exclusive:
     """Refuses nested and concurrent explorations (their patches would collide)."""
 
@@ -348,7 +309,8 @@ def run_exploration(
 ) -> ExploreResult:
     """``explore`` with validated options; ``command`` formats the replay command line."""
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    _check_scenario(scenario)
+    scenarios.check(scenario)
+    returned = scenarios.ReturnCheck(scenario)
     seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
     #: the seed the result and a failure report (None for a strategy that reads none)
     reported_seed = seed if uses(options.strategy, "seed") else None
@@ -366,7 +328,7 @@ def run_exploration(
                 break
             if not strategy.begin_run():
                 break
-            result = run_schedule(scenario, strategy, settings)
+            result = run_schedule(returned.target, strategy, settings)
             strategy.end_run(len(result.choices))
             runs += 1
             distinct.add(hash(result.choices))
@@ -381,6 +343,7 @@ def run_exploration(
                     command,
                     options,
                 )
+            returned.check()
             if runs == 1:
                 _check_cancellable(options, result)
     return ExploreResult(
@@ -540,7 +503,8 @@ def run_replay(
 ) -> None:
     """``replay`` with validated options."""
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    _check_scenario(scenario)
+    scenarios.check(scenario)
+    returned = scenarios.ReturnCheck(scenario)
     schedule = tokens.decode(token)
     if schedule.tag != tokens.scenario_tag(scenario):
         raise tokens.ReplayTokenError(
@@ -557,7 +521,7 @@ def run_replay(
     strategy = ReplayStrategy(schedule.choices)
     tracer = Tracer()
     with _Exclusive(), _installed(settings):
-        result = run_schedule(scenario, strategy, settings, tracer)
+        result = run_schedule(returned.target, strategy, settings, tracer)
     failure = result.failure
     if failure is not None and failure.kind in ("mismatch", "nondeterministic"):
         raise tokens.ReplayTokenError(_mismatch(failure))
@@ -573,6 +537,7 @@ def run_replay(
             seed=None,
             schedules_run=1,
         )
+    returned.check()
     if strategy.leftover:
         raise tokens.ReplayTokenError(
             _mismatch(
@@ -612,7 +577,7 @@ def replay(
     scenario or with other settings, raises :class:`~.token.ReplayTokenError`.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    _check_scenario(scenario)
+    scenarios.check(scenario)
     schedule = tokens.decode(token)
     options = ExploreOptions.create(
         max_steps=max_steps,

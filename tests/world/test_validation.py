@@ -223,6 +223,30 @@ def test_callables_without_required_arguments_are_scenarios(scenario: Any) -> No
     assert explore(scenario, strategy="random", runs=1).schedules_run == 1
 
 
+async def _main() -> None:
+    raise AssertionError("never reached: the coroutine is never awaited")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kind"),
+    [
+        (lambda: _main(), "a coroutine"),
+        (lambda: _generator(), "a generator"),
+        (lambda: _async_generator(), "an async generator"),
+    ],
+)
+def test_a_scenario_that_returns_its_body_unrun_is_a_type_error(scenario: Any, kind: str) -> None:
+    with pytest.raises(TypeError, match=f"returned {kind} without running it") as info:
+        explore(scenario, strategy="random", runs=5)
+    assert "explore(main), not explore(lambda: main())" in str(info.value)
+    with pytest.raises(TypeError, match=f"returned {kind} without running it"):
+        replay(scenario, encode([], scenario_tag(scenario)))
+
+
+def test_a_scenario_may_return_other_values() -> None:
+    assert explore(lambda: 42, strategy="random", runs=2).schedules_run == 2
+
+
 # -- timeouts of spawn handles ---------------------------------------------------------------
 
 
