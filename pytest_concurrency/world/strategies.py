@@ -10,12 +10,53 @@ seed explores the same schedules in any process.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
 
+#: the strategy options each strategy reads, by strategy name (``explore(strategy=...)``):
+#: an option of this table that the chosen strategy does not read is refused when
+#: given, never silently ignored (see ``ExploreOptions.create``)
+STRATEGY_OPTIONS: dict[str, frozenset[str]] = {
+    "random": frozenset({"seed"}),
+    "pct": frozenset({"seed", "depth"}),
+    "dfs": frozenset({"preemption_bound"}),
+}
 #: names accepted by ``explore(strategy=...)``
-STRATEGIES = ("random", "pct", "dfs")
+STRATEGIES = tuple(STRATEGY_OPTIONS)
+
+
+def uses(strategy: str, option: str) -> bool:
+    """True when ``strategy`` reads the strategy option ``option`` (see STRATEGY_OPTIONS)."""
+    return option in STRATEGY_OPTIONS[strategy]
+
+
+def check_strategy_options(strategy: str, given: Mapping[str, object]) -> None:
+    """Refuse strategy options given (by the caller, not defaulted) that ``strategy`` ignores.
+
+    ``given`` maps option names to the values written; names outside the table
+    (``runs``, ``granularity``, ...) concern every strategy and pass.
+    """
+    known = frozenset().union(*STRATEGY_OPTIONS.values())
+    unused = sorted(name for name in given if name in known and not uses(strategy, name))
+    if not unused:
+        return
+    listed = " and ".join(
+        f"{name}={given[name]!r} (read by strategy "
+        f"{' and '.join(repr(other) for other in strategies_using(name))})"
+        for name in unused
+    )
+    its = "it" if len(unused) == 1 else "them"
+    reads = ", ".join(sorted(STRATEGY_OPTIONS[strategy])) or "no strategy option"
+    raise ValueError(
+        f"strategy={strategy!r} does not use {listed}: remove {its}, or choose a strategy "
+        f"that uses {its} (strategy={strategy!r} reads {reads})"
+    )
+
+
+def strategies_using(option: str) -> tuple[str, ...]:
+    """The strategies that read ``option``, in table order."""
+    return tuple(name for name, options in STRATEGY_OPTIONS.items() if option in options)
 
 
 class ExplorationStrategy:
