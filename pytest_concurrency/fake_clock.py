@@ -16,8 +16,6 @@ asyncio's timers. Scope and driver rules: see ``docs/guide/fake-clock.md`` and
 
 from __future__ import annotations
 
-import math
-import numbers
 import time as _time_module
 from collections.abc import Iterable
 from datetime import datetime as _datetime
@@ -25,44 +23,35 @@ from datetime import timezone
 from types import TracebackType
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_seconds
 from pytest_concurrency._clock import asyncio_patches, scoped, threading_patches
 from pytest_concurrency._clock.captured import SCANNER, FakeClockWarning
-from pytest_concurrency._clock.datetime_bridge import DatetimeBridge
+from pytest_concurrency._clock.datetime_bridge import DATETIME_RANGE, DatetimeBridge
 from pytest_concurrency._clock.harness import ModuleRules
 from pytest_concurrency._clock.scope import Scope
-from pytest_concurrency._clock.timeline import Epoch, Timeline
+from pytest_concurrency._clock.timeline import Epoch, Timeline, WallRange
 from pytest_concurrency._clock.waiter import PendingWait
 from pytest_concurrency._patching import Patcher
 
 __all__ = ["FakeClock", "FakeClockWarning", "PendingWait"]
 
 
-def _seconds(value: object, name: str, *, allow_negative: bool = False) -> float:
-    """``value`` as finite float seconds, or a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of seconds (int or float), got {value!r}")
-    seconds = float(value)
-    if not math.isfinite(seconds):
-        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
-    if seconds < 0 and not allow_negative:
-        raise ValueError(
-            f"{name} must be >= 0 (the fake clock never goes backwards), got {value!r}"
-        )
-    return seconds
-
-
-def _wall_ns(start: _datetime | float | None) -> int:
+def _wall_ns(start: _datetime | float | None, allowed: WallRange) -> int:
+    """``start`` as epoch nanoseconds, checked against the wall times the clock can show."""
     if start is None:
         return _realtime.time_ns()
     if isinstance(start, _datetime):
         aware = start if start.tzinfo is not None else start.replace(tzinfo=timezone.utc)
-        return round(aware.timestamp() * 1e9)
-    try:
-        return round(_seconds(start, "start", allow_negative=True) * 1e9)
-    except TypeError:
-        raise TypeError(
-            f"start must be a datetime (naive means UTC) or epoch seconds, got {start!r}"
-        ) from None
+        seconds = aware.timestamp()
+    else:
+        try:
+            seconds = check_seconds("start", start, allow_negative=True)
+        except TypeError:
+            raise TypeError(
+                f"start must be a datetime (naive means UTC) or epoch seconds, got {start!r}"
+            ) from None
+    allowed.check_start(seconds, start)
+    return round(seconds * 1e9)
 
 
 class FakeClock:
@@ -99,15 +88,14 @@ class FakeClock:
         for name in extra:
             if not isinstance(name, str) or not name:
                 raise TypeError(f"real_modules must hold module names (str), got {name!r}")
-        resume = _seconds(resume_timeout, "resume_timeout")
-        if resume == 0:
-            raise ValueError("resume_timeout must be > 0 seconds of real time")
+        resume = check_seconds("resume_timeout", resume_timeout, allow_zero=False)
+        allowed = DATETIME_RANGE if datetime else WallRange()
         epoch = Epoch(
             monotonic_ns=_realtime.monotonic_ns(),
-            wall_ns=_wall_ns(start),
+            wall_ns=_wall_ns(start, allowed),
             perf_ns=_realtime.perf_counter_ns(),
         )
-        self._timeline = Timeline(epoch, resume_timeout=resume)
+        self._timeline = Timeline(epoch, resume_timeout=resume, wall_range=allowed)
         self._fake_datetime = datetime
         self._rules = ModuleRules(extra)
         self._patcher: Patcher | None = None
@@ -227,17 +215,18 @@ class FakeClock:
         runs concurrently: use :meth:`wait_for_sleepers` to wait until they are
         parked again.
         """
-        amount = _seconds(seconds, "seconds")
+        amount = check_seconds("seconds", seconds)
         return self._timeline.advance_by(amount, wait_resumed=True)
 
     def advance_to(self, monotonic_value: float) -> float:
         """Move virtual ``monotonic()`` to ``monotonic_value`` (not earlier than now)."""
-        target = _seconds(monotonic_value, "monotonic_value", allow_negative=True)
+        target = check_seconds("monotonic_value", monotonic_value, allow_negative=True)
         if target < self._timeline.now:
             raise ValueError(
                 f"monotonic_value must be >= the current virtual monotonic() "
                 f"{self._timeline.now!r} (the fake clock never goes backwards), got {target!r}"
             )
+        self._timeline.check_move(target, "monotonic_value", target)
         return self._timeline.advance_to(target, wait_resumed=True)
 
     def advance_to_next(self) -> float | None:
@@ -262,7 +251,7 @@ class FakeClock:
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be an int >= 0, got {count!r}")
-        limit = _seconds(timeout, "timeout")
+        limit = check_seconds("timeout", timeout)
         return self._timeline.wait_for_sleepers(count, limit)
 
     @property

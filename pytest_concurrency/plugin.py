@@ -20,6 +20,7 @@ _WIRING_MODULES = (
     "pytest_concurrency._wiring.clock",
     "pytest_concurrency._wiring.leaks",
     "pytest_concurrency._wiring.interleavings",
+    "pytest_concurrency._wiring.reports",
 )
 
 _MARKERS = (
@@ -69,6 +70,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="TOKEN",
         help="replay exactly one schedule, from the token a failure printed.",
+    )
+    group.addoption(
+        "--interleavings-report",
+        dest="interleavings_report",
+        default=None,
+        metavar="DIR",
+        help="write one self-contained HTML page per failing exploration into DIR.",
+    )
+    parser.addini(
+        "interleavings_report", "directory for the failure pages (as --interleavings-report)"
     )
     parser.addini("interleavings_runs", "schedules to explore per test (as --interleavings-runs)")
     parser.addini("interleavings_seed", "seed for the strategies (as --interleavings-seed)")

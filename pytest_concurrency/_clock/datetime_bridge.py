@@ -15,7 +15,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pytest_concurrency._clock.timeline import WallRange
+
 _real_datetime = datetime  # captured before freezegun swaps ``datetime.datetime``
+
+#: the wall times ``datetime`` can show in every time zone while it is faked: its own
+#: range, years 1 to 9999, less two days at each end for the UTC offsets
+DATETIME_RANGE = WallRange(
+    _real_datetime(1, 1, 3, tzinfo=timezone.utc).timestamp(),
+    _real_datetime(9999, 12, 29, tzinfo=timezone.utc).timestamp(),
+    "0001-01-03 to 9999-12-29 UTC",
+    "what datetime can show; FakeClock(datetime=False) fakes time.* only, without that limit",
+)
 
 
 def local_offset(wall: float) -> timedelta:

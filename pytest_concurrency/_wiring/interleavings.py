@@ -131,10 +131,8 @@ class Interleavings:
         __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
-        if self._defaults.runs is not None:
-            options.setdefault("runs", self._defaults.runs)
-        if self._defaults.seed is not None:
-            options.setdefault("seed", self._defaults.seed)
+        defaults = self._defaults
+        options = api.with_session_defaults(options, runs=defaults.runs, seed=defaults.seed)
         explore_options = self._options(options)
         self._explored = True
         token = self._defaults.replay
@@ -157,6 +155,7 @@ class Interleavings:
         __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
+        api.check_replay_options(options)
         self._reported(
             functools.partial(
                 api.run_replay, scenario, token, self._options(options), command=self._command

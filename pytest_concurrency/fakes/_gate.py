@@ -26,8 +26,8 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_count, check_seconds
 from pytest_concurrency.fakes._callers import BlockedCaller, capture_caller
-from pytest_concurrency.fakes._checks import check_count, check_seconds
 
 _LockType = Any  # ``_thread.LockType``: not nameable in annotations on every version
 _TIMEOUT_MAX = 24 * 3600.0  # below _thread.TIMEOUT_MAX everywhere

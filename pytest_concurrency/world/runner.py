@@ -25,6 +25,7 @@ from pytest_concurrency.world.scheduler import RunFailure, Scheduler, Strategy, 
 from pytest_concurrency.world.trace import Tracer
 
 if TYPE_CHECKING:
+    from pytest_concurrency.world.aio.runtime import AioWorld
     from pytest_concurrency.world.lines import LineTracing
 
 #: real seconds the coordinator gives each thread to unwind once its run is over
@@ -57,6 +58,8 @@ class RunResult:
     choices: tuple[int, ...]
     steps: int
     abandoned: tuple[str, ...]
+    #: controlled asyncio event loops the run made (inject_cancel needs one)
+    loops: int = 0
 
 
 def run_schedule(
@@ -76,6 +79,7 @@ def run_schedule(
     patcher = Patcher()
     sched.run_patcher = patcher
     stuck: list[ThreadRecord] = []
+    world: AioWorld | None = None
     try:
         patching.install(patcher, sched, settings.patch_plans)
         if settings.lines is not None:
@@ -84,7 +88,7 @@ def run_schedule(
         if "asyncio" in sys.modules or inspect.iscoroutinefunction(scenario):
             from pytest_concurrency.world.aio import runtime  # asyncio is slow to import
 
-            target = runtime.install(patcher, sched, scenario, settings.inject_cancel)
+            world, target = runtime.install(patcher, sched, scenario, settings.inject_cancel)
         scenario_thread = threading.Thread(target=target, name=threads.SCENARIO, daemon=False)
         first = threads.launch(sched, scenario_thread)
         sched.start_first(first)
@@ -101,6 +105,7 @@ def run_schedule(
         tuple(sched.choices),
         sched.steps,
         tuple(record.name for record in stuck),
+        0 if world is None else world.loops,
     )
 
 

@@ -32,6 +32,7 @@ from pytest_concurrency.world.timers import pending_timers
 if TYPE_CHECKING:
     import threading
 
+    from pytest_concurrency.world.report import WaitEdge
     from pytest_concurrency.world.trace import Tracer
 
 _get_ident = _realtime.get_ident
@@ -98,7 +99,7 @@ class LineHook(Protocol):
 class RunFailure:
     """Why one run failed, before it is turned into a public exception by the report."""
 
-    __slots__ = ("cause", "details", "kind", "summary", "thread")
+    __slots__ = ("cause", "details", "kind", "summary", "thread", "wait_for")
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class RunFailure:
         cause: BaseException | None = None,
         details: str = "",
         thread: str = "",
+        wait_for: tuple[WaitEdge, ...] = (),
     ) -> None:
         #: "exception", "deadlock", "step-budget", "uncontrolled", "mismatch", "nondeterministic"
         self.kind = kind
@@ -115,6 +117,8 @@ class RunFailure:
         self.cause = cause
         self.details = details
         self.thread = thread
+        #: a deadlock's wait-for graph, as records (the report draws it)
+        self.wait_for = wait_for
 
     def same_as(self, other: RunFailure) -> bool:
         """True when a replay failed the same way (kind and exception type)."""
@@ -642,6 +646,7 @@ class Scheduler:
                 report.deadlock_summary(self),
                 details=report.deadlock_details(self),
                 thread=me.name,
+                wait_for=report.wait_for_edges(self),
             )
         )
         raise Abort

@@ -60,6 +60,11 @@ class AioWorld:
         self._loops += 1
         return self._loops
 
+    @property
+    def loops(self) -> int:
+        """Controlled event loops made so far in this run."""
+        return self._loops
+
 
 def _new_event_loop(policy: asyncio.events.BaseDefaultEventLoopPolicy) -> asyncio.AbstractEventLoop:
     world = _WORLD
@@ -118,13 +123,13 @@ def _coroutine_scenario(
 
 def install(
     patcher: Patcher, sched: Scheduler, scenario: Callable[[], object], inject_cancel: int
-) -> Callable[[], object]:
-    """Make asyncio controlled for one run; returns what the scenario thread must call."""
+) -> tuple[AioWorld, Callable[[], object]]:
+    """Make asyncio controlled for one run; returns its world and what the scenario thread calls."""
     world = AioWorld(sched, inject_cancel)
     patcher.setattr(sys.modules[__name__], "_WORLD", world)
     patcher.setattr(_Policy, "new_event_loop", _new_event_loop)
     patcher.setattr(asyncio.tasks, "all_tasks", _all_tasks)
     patcher.setattr(asyncio, "all_tasks", _all_tasks)
     if inspect.iscoroutinefunction(scenario):
-        return _coroutine_scenario(world, scenario)
-    return scenario
+        return world, _coroutine_scenario(world, scenario)
+    return world, scenario
