@@ -53,7 +53,7 @@ def test_the_message_names_every_unused_option_and_who_reads_them() -> None:
         explore(_nothing, strategy="random", depth=4, preemption_bound=1)
     message = str(info.value)
     assert "depth=4 (read by strategy 'pct')" in message
-    assert "preemption_bound=1 (read by strategy 'dfs')" in message
+    assert "preemption_bound=1 (read by strategy 'dfs' and 'dpor')" in message
     assert "remove them" in message
     assert "strategy='random' reads seed" in message
 
