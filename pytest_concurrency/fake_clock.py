@@ -217,6 +217,9 @@ class FakeClock:
                 bridge.start()
                 run_patcher.defer(bridge.stop)  # at the end of the run whatever happens
                 datetime_bridge.follow_run(run_patcher, scoped.run_clock)
+                # freezegun swapped its own time functions in: the run's go back on top
+                for name, replacement in scoped.REPLACEMENTS.items():
+                    run_patcher.setattr(_time_module, name, replacement)
         self._own_timeline = self._timeline
         self._timeline = RunTimeline(sched)  # type: ignore[assignment]
 
