@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from pytest_concurrency import (
     UncontrolledBlock,
     checkpoint,
     explore,
+    spawn,
 )
 from pytest_concurrency.leaks import LeakChecker
 
@@ -180,6 +182,22 @@ def explore_x_gated_fake_never_opened() -> None:
         caller.join()
 
     _refused(scenario, Deadlock, "GatedFake 'loader'", ".open()")
+
+
+def gated_fake_made_outside_x_explore() -> None:
+    """refused: a fake made before the run (a fixture's) gates the run's callers too.
+
+    Its gate is never opened: each run ends in a deadlock naming it, and no
+    caller is left registered at the gate afterwards.
+    """
+    fake = GatedFake(return_value=1, name="fixture-made")
+
+    def scenario() -> None:
+        spawn(fake).join()
+
+    _refused(scenario, Deadlock, "GatedFake 'fixture-made'")
+    assert fake.blocked == 0
+    assert fake.in_flight == 0
 
 
 class _Cache:
@@ -395,36 +413,10 @@ def escape_custom_loop_policy() -> None:
     _refused(scenario, UncontrolledBlock, "uncontrolled event loop", "SelectorEventLoop")
 
 
-CELLS = [
-    pytest.param(fake_clock_x_explore, id="fake_clock-x-explore"),
-    pytest.param(fake_clock_x_explore_captured_clock, id="fake_clock-x-explore-captured_clock"),
-    pytest.param(explore_x_fake_clock, id="explore-x-fake_clock"),
-    pytest.param(explore_x_fake_clock_advance, id="explore-x-fake_clock-advance"),
-    pytest.param(explore_x_gated_fake, id="explore-x-gated_fake"),
-    pytest.param(explore_x_gated_fake_never_opened, id="explore-x-gated_fake-never_opened"),
-    pytest.param(explore_x_gated_encoder, id="explore-x-gated_encoder"),
-    pytest.param(explore_x_gated_encoder_fixed, id="explore-x-gated_encoder-fixed"),
-    pytest.param(asyncio_x_gated_fake_acall, id="explore_asyncio-x-gated_fake_acall"),
-    pytest.param(leaks_x_explore, id="leaks-x-explore"),
-    pytest.param(explore_x_leaks, id="explore-x-leaks"),
-    pytest.param(escape_start_new_thread, id="explore-x-escaping_thread-start_new_thread"),
-    pytest.param(escape_captured_start, id="explore-x-escaping_thread-captured_start"),
-    pytest.param(escape_subclass_bypassing_start, id="explore-x-escaping_thread-subclass"),
-    pytest.param(escape_executor_made_before_the_run, id="explore-x-escaping_executor"),
-    pytest.param(
-        escape_run_in_executor_made_before_the_run, id="explore_asyncio-x-escaping_executor"
-    ),
-    pytest.param(escape_hand_made_loop, id="explore-x-escaping_loop-hand_made"),
-    pytest.param(escape_custom_loop_policy, id="explore-x-escaping_loop-policy"),
-]
+# -- through pytest: markers, fixtures and contract classes ----------------------------------
 
 
-@pytest.mark.parametrize("cell", CELLS)
-def test_combination(cell: Callable[[], None]) -> None:
-    cell()
-
-
-def test_no_leaks_marker_x_explore(pytester: pytest.Pytester) -> None:
+def no_leaks_marker_x_explore(pytester: pytest.Pytester) -> None:
     """proven: ``@pytest.mark.no_leaks`` around an exploring test: one pass, no leak."""
     pytester.makepyfile(
         """
@@ -454,7 +446,7 @@ def test_no_leaks_marker_x_explore(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
-def test_contract_x_fake_clock_fixture(pytester: pytest.Pytester) -> None:
+def contract_x_fake_clock_fixture(pytester: pytest.Pytester) -> None:
     """proven: a contract class whose tests run under the ``fake_clock`` fixture passes."""
     pytester.makepyfile(
         """
@@ -470,3 +462,42 @@ def test_contract_x_fake_clock_fixture(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "pytest_concurrency", "-p", "no:randomly")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) > 0 and set(outcomes) == {"passed"}, outcomes
+
+
+CELLS = [
+    pytest.param(fake_clock_x_explore, id="fake_clock-x-explore"),
+    pytest.param(fake_clock_x_explore_captured_clock, id="fake_clock-x-explore-captured_clock"),
+    pytest.param(explore_x_fake_clock, id="explore-x-fake_clock"),
+    pytest.param(explore_x_fake_clock_advance, id="explore-x-fake_clock-advance"),
+    pytest.param(explore_x_gated_fake, id="explore-x-gated_fake"),
+    pytest.param(explore_x_gated_fake_never_opened, id="explore-x-gated_fake-never_opened"),
+    pytest.param(gated_fake_made_outside_x_explore, id="gated_fake-x-explore"),
+    pytest.param(explore_x_gated_encoder, id="explore-x-gated_encoder"),
+    pytest.param(explore_x_gated_encoder_fixed, id="explore-x-gated_encoder-fixed"),
+    pytest.param(asyncio_x_gated_fake_acall, id="explore_asyncio-x-gated_fake_acall"),
+    pytest.param(leaks_x_explore, id="leaks-x-explore"),
+    pytest.param(explore_x_leaks, id="explore-x-leaks"),
+    pytest.param(no_leaks_marker_x_explore, id="no_leaks_marker-x-explore"),
+    pytest.param(contract_x_fake_clock_fixture, id="fake_clock_fixture-x-contract"),
+    pytest.param(escape_start_new_thread, id="explore-x-escaping_thread-start_new_thread"),
+    pytest.param(escape_captured_start, id="explore-x-escaping_thread-captured_start"),
+    pytest.param(escape_subclass_bypassing_start, id="explore-x-escaping_thread-subclass"),
+    pytest.param(escape_executor_made_before_the_run, id="explore-x-escaping_executor"),
+    pytest.param(
+        escape_run_in_executor_made_before_the_run, id="explore_asyncio-x-escaping_executor"
+    ),
+    pytest.param(escape_hand_made_loop, id="explore-x-escaping_loop-hand_made"),
+    pytest.param(escape_custom_loop_policy, id="explore-x-escaping_loop-policy"),
+]
+
+
+def _needs_pytester(cell: Callable[..., None]) -> bool:
+    return "pytester" in inspect.signature(cell).parameters
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_combination(cell: Callable[..., None], request: pytest.FixtureRequest) -> None:
+    if _needs_pytester(cell):
+        cell(request.getfixturevalue("pytester"))
+    else:
+        cell()
