@@ -413,6 +413,49 @@ def escape_custom_loop_policy() -> None:
     _refused(scenario, UncontrolledBlock, "uncontrolled event loop", "SelectorEventLoop")
 
 
+class _OutsideLoop:
+    """An event loop running in a thread of its own, started before the run."""
+
+    def __enter__(self) -> asyncio.AbstractEventLoop:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="outside-loop")
+        self.thread.start()
+        return self.loop
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def escape_run_coroutine_threadsafe() -> None:
+    """refused: a coroutine sent to a loop outside the run (its task would run there)."""
+
+    async def nothing() -> None:
+        return None
+
+    with _OutsideLoop() as outside:
+
+        def scenario() -> None:
+            coro = nothing()
+            try:
+                asyncio.run_coroutine_threadsafe(coro, outside).result(timeout=5)
+            finally:
+                coro.close()
+
+        _refused(scenario, UncontrolledBlock, "asyncio.run_coroutine_threadsafe()")
+
+
+def escape_call_soon_threadsafe() -> None:
+    """refused: a callback scheduled on a loop outside the run, where it would race unexplored."""
+    with _OutsideLoop() as outside:
+
+        def scenario() -> None:
+            outside.call_soon_threadsafe(print)
+
+        _refused(scenario, UncontrolledBlock, "loop.call_soon_threadsafe()", "SelectorEventLoop")
+
+
 # -- through pytest: markers, fixtures and contract classes ----------------------------------
 
 
@@ -488,6 +531,8 @@ CELLS = [
     ),
     pytest.param(escape_hand_made_loop, id="explore-x-escaping_loop-hand_made"),
     pytest.param(escape_custom_loop_policy, id="explore-x-escaping_loop-policy"),
+    pytest.param(escape_run_coroutine_threadsafe, id="explore-x-escaping_task-outside_loop"),
+    pytest.param(escape_call_soon_threadsafe, id="explore-x-escaping_callback-outside_loop"),
 ]
 
 
