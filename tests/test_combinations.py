@@ -275,8 +275,8 @@ def asyncio_x_gated_fake_acall() -> None:
 
 
 def leaks_x_explore() -> None:
-    """proven: an exploration leaves no thread behind for a LeakChecker around it."""
-    with LeakChecker("threads", grace=0.5) as checker:
+    """proven: an exploration leaves nothing behind (any leak kind) for a LeakChecker around it."""
+    with LeakChecker(grace=0.5) as checker:
         explore(_lost_update_fixed, strategy="dfs")
     assert checker.report is not None
     assert not checker.report, checker.report.format()
@@ -459,6 +459,20 @@ def escape_call_soon_threadsafe() -> None:
 # -- through pytest: markers, fixtures and contract classes ----------------------------------
 
 
+def _inner_run(pytester: pytest.Pytester) -> pytest.RunResult:
+    """An inner pytest run with this plugin, without third-party plugins it does not need."""
+    return pytester.runpytest(
+        "-p",
+        "pytest_concurrency",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
 def no_leaks_marker_x_explore(pytester: pytest.Pytester) -> None:
     """proven: ``@pytest.mark.no_leaks`` around an exploring test: one pass, no leak."""
     pytester.makepyfile(
@@ -485,7 +499,7 @@ def no_leaks_marker_x_explore(pytester: pytest.Pytester) -> None:
             assert explore(scenario, strategy="dfs").exhausted
         """
     )
-    result = pytester.runpytest_subprocess("-p", "pytest_concurrency", "-p", "no:randomly")
+    result = _inner_run(pytester)
     result.assert_outcomes(passed=1)
 
 
@@ -502,7 +516,7 @@ def contract_x_fake_clock_fixture(pytester: pytest.Pytester) -> None:
                 yield fake_clock
         """
     )
-    result = pytester.runpytest_subprocess("-p", "pytest_concurrency", "-p", "no:randomly")
+    result = _inner_run(pytester)
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) > 0 and set(outcomes) == {"passed"}, outcomes
 
