@@ -11,9 +11,12 @@ calling thread in its scope, and is the calling module one that keeps real time
 (pytest, its plugins: see :mod:`.harness`)? Only a "yes, yes, no" gets virtual
 time.
 
-They are also the explorer's: before those questions each asks whether the
-caller is a controlled thread of an interleavings run, and then the run's
-scheduler is the clock (:mod:`pytest_concurrency._time.clock`). So there is one
+They are also the explorer's: when the answer is not virtual time, each asks
+whether the caller is a controlled thread of an interleavings run, and then the
+run's scheduler is the clock (:mod:`pytest_concurrency._time.clock`). A run's
+threads are never in a fake clock's scope (the run starts them, not the
+clock's ``Thread.start``), so the order of the two questions only decides who
+pays for them: the fake clock's hot path is unchanged. So there is one
 table of time replacements, :data:`REPLACEMENTS`, whoever drives the time, and
 a module that captured ``from time import monotonic`` follows the run and the
 fake clock alike.
@@ -129,51 +132,51 @@ def _for_caller() -> Timeline | None:
 
 
 def monotonic() -> float:
-    sched = run_clock()
-    if sched is not None:
-        return sched.now
     timeline = _for_caller()
-    return _real_monotonic() if timeline is None else timeline.now
+    if timeline is not None:
+        return timeline.now
+    sched = run_clock()
+    return _real_monotonic() if sched is None else sched.now
 
 
 def monotonic_ns() -> int:
-    sched = run_clock()
-    if sched is not None:
-        return round(sched.now * 1e9)
     timeline = _for_caller()
-    return _real_monotonic_ns() if timeline is None else timeline.monotonic_ns()
+    if timeline is not None:
+        return timeline.monotonic_ns()
+    sched = run_clock()
+    return _real_monotonic_ns() if sched is None else round(sched.now * 1e9)
 
 
 def perf_counter() -> float:
-    sched = run_clock()
-    if sched is not None:
-        return sched.perf_time()
     timeline = _for_caller()
-    return _real_perf_counter() if timeline is None else timeline.perf()
+    if timeline is not None:
+        return timeline.perf()
+    sched = run_clock()
+    return _real_perf_counter() if sched is None else sched.perf_time()
 
 
 def perf_counter_ns() -> int:
-    sched = run_clock()
-    if sched is not None:
-        return round(sched.perf_time() * 1e9)
     timeline = _for_caller()
-    return _real_perf_counter_ns() if timeline is None else timeline.perf_ns()
+    if timeline is not None:
+        return timeline.perf_ns()
+    sched = run_clock()
+    return _real_perf_counter_ns() if sched is None else round(sched.perf_time() * 1e9)
 
 
 def time() -> float:
-    sched = run_clock()
-    if sched is not None:
-        return sched.wall_time()
     timeline = _for_caller()
-    return _real_time() if timeline is None else timeline.wall()
+    if timeline is not None:
+        return timeline.wall()
+    sched = run_clock()
+    return _real_time() if sched is None else sched.wall_time()
 
 
 def time_ns() -> int:
-    sched = run_clock()
-    if sched is not None:
-        return round(sched.wall_time() * 1e9)
     timeline = _for_caller()
-    return _real_time_ns() if timeline is None else timeline.wall_ns()
+    if timeline is not None:
+        return timeline.wall_ns()
+    sched = run_clock()
+    return _real_time_ns() if sched is None else round(sched.wall_time() * 1e9)
 
 
 def sleep(secs: object) -> None:
@@ -181,15 +184,18 @@ def sleep(secs: object) -> None:
 
     Anything the real ``sleep`` would reject (negative, NaN, infinite, not a
     number) or treat specially (zero: just yield) goes to the real one, so the
-    errors and the ``sleep(0)`` behaviour are the standard library's own.
+    errors and the ``sleep(0)`` behaviour are the standard library's own. In a
+    thread of an interleavings run it is the run's controlled sleep.
     """
-    sched = run_clock()
-    if sched is not None:
-        _run_sleep(sched, secs)
-        return None
     timeline = _for_caller()
-    if timeline is None or not isinstance(secs, numbers.Real):
+    if timeline is None:
+        sched = run_clock()
+        if sched is not None:
+            _run_sleep(sched, secs)
+            return None
         return _real_sleep(secs)  # type: ignore[arg-type]  # its TypeError is the right one
+    if not isinstance(secs, numbers.Real):
+        return _real_sleep(secs)  # type: ignore[arg-type]
     seconds = float(secs)
     if not math.isfinite(seconds) or seconds <= 0:
         return _real_sleep(seconds)
