@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time as _time_module
 from collections.abc import Iterable
 from datetime import datetime as _datetime
@@ -27,11 +26,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
-from pytest_concurrency._clock import asyncio_patches, datetime_bridge, scoped, threading_patches
+from pytest_concurrency._clock import asyncio_patches, run_driver, scoped, threading_patches
 from pytest_concurrency._clock.captured import SCANNER, FakeClockWarning
 from pytest_concurrency._clock.datetime_bridge import DatetimeBridge
 from pytest_concurrency._clock.harness import ModuleRules
-from pytest_concurrency._clock.run_driver import RunTimeline
 from pytest_concurrency._clock.scope import Scope
 from pytest_concurrency._clock.timeline import Epoch, Timeline
 from pytest_concurrency._clock.waiter import PendingWait
@@ -209,19 +207,10 @@ class FakeClock:
         """Become a driver of the run's clock: readings and ``advance`` are the run's."""
         if self._start_given:
             sched.set_wall_time(self._timeline.wall())
-        run_patcher = sched.run_patcher
-        if self._fake_datetime and run_patcher is not None:
-            api = sys.modules.get("freezegun.api")
-            if api is None or not api.freeze_factories:
-                bridge = DatetimeBridge(sched.wall_time(), self._rules.freezegun_ignore())
-                bridge.start()
-                run_patcher.defer(bridge.stop)  # at the end of the run whatever happens
-                datetime_bridge.follow_run(run_patcher, scoped.run_clock)
-                # freezegun swapped its own time functions in: the run's go back on top
-                for name, replacement in scoped.REPLACEMENTS.items():
-                    run_patcher.setattr(_time_module, name, replacement)
+        if self._fake_datetime:
+            run_driver.fake_datetime(sched, self._rules.freezegun_ignore())
         self._own_timeline = self._timeline
-        self._timeline = RunTimeline(sched)  # type: ignore[assignment]
+        self._timeline = run_driver.RunTimeline(sched)  # type: ignore[assignment]
 
     def __enter__(self) -> FakeClock:
         return self.install()

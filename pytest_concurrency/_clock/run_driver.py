@@ -16,8 +16,35 @@ out of a run.
 
 from __future__ import annotations
 
+import sys
+import time
+
+from pytest_concurrency._clock import datetime_bridge, scoped
+from pytest_concurrency._clock.datetime_bridge import DatetimeBridge
 from pytest_concurrency._clock.waiter import PendingWait
 from pytest_concurrency.world.scheduler import Scheduler, ThreadRecord
+
+
+def fake_datetime(sched: Scheduler, ignore: list[str]) -> None:
+    """``datetime.now()`` in the run's threads reads the run's clock, until the run ends.
+
+    When freezegun is already frozen (a fake clock around the exploration) the
+    run follows it already; otherwise it is started here at the run's wall
+    time and stopped with the run's other patches, whatever happens.
+    """
+    patcher = sched.run_patcher
+    if patcher is None:
+        return
+    api = sys.modules.get("freezegun.api")
+    if api is not None and api.freeze_factories:
+        return
+    bridge = DatetimeBridge(sched.wall_time(), ignore)
+    bridge.start()
+    patcher.defer(bridge.stop)
+    datetime_bridge.follow_run(patcher, scoped.run_clock)
+    # freezegun swapped its own time functions in: the run's go back on top
+    for name, replacement in scoped.REPLACEMENTS.items():
+        patcher.setattr(time, name, replacement)
 
 
 class RunTimeline:
