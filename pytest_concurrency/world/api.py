@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency.world import progress
 from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
@@ -276,7 +277,27 @@ def run_exploration(
                 break
             if not strategy.begin_run():
                 break
-            result = run_schedule(scenario, strategy, settings)
+            current = progress.InProgress()
+            try:
+                result = run_schedule(scenario, strategy, settings, on_start=current.started)
+            except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
+                token = _token(current.choices(), tokens.scenario_tag(scenario), settings)
+                how = (
+                    f"seed {seed}"
+                    if options.strategy != "dfs"
+                    else f"preemption bound {options.preemption_bound}"
+                )
+                progress.note(
+                    interrupt,
+                    progress.interrupted(
+                        finished=runs,
+                        how=how,
+                        strategy=strategy.name,
+                        token=token,
+                        command=_command(scenario, command, token),
+                    ),
+                )
+                raise
             strategy.end_run(len(result.choices))
             runs += 1
             distinct.add(hash(result.choices))
