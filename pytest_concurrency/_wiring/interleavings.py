@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import shlex
+import sys
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -384,6 +385,43 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         if refusal is not None:
             pytest.fail(refusal, pytrace=False)
     return result
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's thread method ends the process at the timeout, raising nothing:
+    for a test that explores, print first how far the exploration got."""
+    if getattr(settings, "method", None) != "thread" or not _explores(item):
+        return None  # pytest-timeout sets its own timer
+    import threading
+
+    from pytest_timeout import timeout_timer  # type: ignore[import-untyped,unused-ignore]
+
+    def expired() -> None:
+        from pytest_concurrency.world.progress import in_progress
+
+        text = in_progress()
+        if text is not None:
+            sys.stderr.write(text + "\n")  # shown with the captured output it dumps
+        timeout_timer(item, settings)
+
+    timer = threading.Timer(settings.timeout, expired)
+    timer.name = f"pytest_timeout {item.nodeid}"
+    timer.daemon = True
+
+    def cancel() -> None:
+        timer.cancel()
+        timer.join()
+
+    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # what pytest-timeout calls
+    timer.start()
+    return True
+
+
+def _explores(item: pytest.Item) -> bool:
+    return item.get_closest_marker(_MARKER) is not None or "interleavings" in getattr(
+        item, "fixturenames", ()
+    )
 
 
 def _body(item: pytest.Function) -> Any:

@@ -270,33 +270,29 @@ def run_exploration(
     started = _realtime.perf_counter()
     runs = 0
     distinct: set[int] = set()
-    with _Exclusive(), _installed(settings):
+    how = (
+        f"seed {seed}"
+        if options.strategy != "dfs"
+        else f"preemption bound {options.preemption_bound}"
+    )
+
+    def replay_of(choices: tuple[int, ...]) -> tuple[str, str]:
+        token = _token(choices, tokens.scenario_tag(scenario), settings)
+        return token, _command(scenario, command, token)
+
+    current = progress.InProgress(strategy.name, how, replay_of)
+    with _Exclusive(), _installed(settings), progress.live(current):
         while options.runs is None or runs < options.runs:
             budget = options.time_budget
             if budget is not None and runs and _realtime.perf_counter() - started >= budget:
                 break
             if not strategy.begin_run():
                 break
-            current = progress.InProgress()
+            current.begin(runs)
             try:
                 result = run_schedule(scenario, strategy, settings, on_start=current.started)
             except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
-                token = _token(current.choices(), tokens.scenario_tag(scenario), settings)
-                how = (
-                    f"seed {seed}"
-                    if options.strategy != "dfs"
-                    else f"preemption bound {options.preemption_bound}"
-                )
-                progress.note(
-                    interrupt,
-                    progress.interrupted(
-                        finished=runs,
-                        how=how,
-                        strategy=strategy.name,
-                        token=token,
-                        command=_command(scenario, command, token),
-                    ),
-                )
+                progress.note(interrupt, current.describe())
                 raise
             strategy.end_run(len(result.choices))
             runs += 1

@@ -8,22 +8,46 @@ schedule in progress, whose choices lead to wherever that run was stuck. A
 run that hangs somewhere the watchdog cannot see (a busy loop, a blocking
 call that is no scheduling point) can then be replayed alone, under a
 debugger or with a shorter timeout, instead of exploring again from the start.
+
+pytest-timeout's thread method raises nothing: its timer thread dumps the
+stacks and ends the process. :func:`in_progress` gives that thread the same
+text, read from the exploration that is running (there is at most one per
+process).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 from pytest_concurrency.world.scheduler import Scheduler
 
-__all__ = ["InProgress", "interrupted", "note"]
+__all__ = ["InProgress", "in_progress", "interrupted", "live", "note"]
+
+#: the exploration running in this process (there is at most one), for a timeout's thread
+_LIVE: InProgress | None = None
 
 
 class InProgress:
-    """The schedule the exploration loop is running (its scheduler, once the run started)."""
+    """How far the running exploration got: schedules finished and the run under way."""
 
-    __slots__ = ("sched",)
+    __slots__ = ("_replay", "finished", "how", "sched", "strategy")
 
-    def __init__(self) -> None:
+    def __init__(
+        self, strategy: str, how: str, replay: Callable[[tuple[int, ...]], tuple[str, str]]
+    ) -> None:
+        self.strategy = strategy
+        #: "seed 3", "preemption bound 2"
+        self.how = how
+        #: choices -> (replay token, replay command)
+        self._replay = replay
+        self.finished = 0
         self.sched: Scheduler | None = None
+
+    def begin(self, finished: int) -> None:
+        """A new schedule starts, after ``finished`` ones."""
+        self.finished = finished
+        self.sched = None
 
     def started(self, sched: Scheduler) -> None:
         self.sched = sched
@@ -31,6 +55,33 @@ class InProgress:
     def choices(self) -> tuple[int, ...]:
         """The choices the run in progress made so far (none before it started)."""
         return () if self.sched is None else tuple(self.sched.choices)
+
+    def describe(self) -> str:
+        token, command = self._replay(self.choices())
+        return interrupted(
+            finished=self.finished,
+            how=self.how,
+            strategy=self.strategy,
+            token=token,
+            command=command,
+        )
+
+
+@contextlib.contextmanager
+def live(exploration: InProgress) -> Iterator[None]:
+    """Make ``exploration`` the one :func:`in_progress` describes, while it runs."""
+    global _LIVE
+    _LIVE = exploration
+    try:
+        yield
+    finally:
+        _LIVE = None
+
+
+def in_progress() -> str | None:
+    """What the exploration running now has done (from any thread), or None if none runs."""
+    exploration = _LIVE
+    return None if exploration is None else exploration.describe()
 
 
 def note(exc: BaseException, text: str) -> None:

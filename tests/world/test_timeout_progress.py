@@ -1,4 +1,4 @@
-"""A pytest-timeout (signal method) that lands mid-exploration says how far it got.
+"""A pytest-timeout that lands mid-exploration says how far it got (both methods).
 
 The scenario hangs, in some schedules only, in ``select.select`` on a pipe: a
 blocking call that is no scheduling point, so the scheduler cannot see it
@@ -7,7 +7,8 @@ watchdog does not turn it into an UncontrolledBlock first). The timeout's own
 failure goes on, with a note: the schedules finished, the strategy and seed,
 and the replay token of the schedule in progress -- which, replayed, hangs
 again in the same place. A later test writes to the pipe, freeing the thread
-left blocked.
+left blocked. The thread method ends the process instead of raising: the same
+text is printed before it does.
 """
 
 from __future__ import annotations
@@ -87,3 +88,29 @@ def test_a_timed_out_exploration_tells_its_progress_and_the_token_in_progress(
     )
     replay.assert_outcomes(failed=1, passed=1)
     assert "Failed: Timeout" in replay.stdout.str()
+
+
+def test_the_thread_method_prints_the_progress_before_it_ends_the_process(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile(test_hang=_HANGS)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "pytest_concurrency",
+        "-p",
+        "pytest_timeout",
+        "--timeout=2",
+        "--timeout-method=thread",
+        "test_hang.py::test_hangs",
+    )
+    assert result.ret == 1  # pytest-timeout's os._exit(1): no summary, no outcomes
+    output = result.stdout.str() + result.stderr.str()
+    assert "+ Timeout +" in output
+    assert re.search(
+        r"interleavings: interrupted while running schedule \d+ of an exploration with "
+        r"strategy 'dfs' \(preemption bound 2\), after \d+ finished schedule\(s\)\. The "
+        r"schedule in progress, up to where it was: replay token pc1\.[A-Za-z0-9_-]+; "
+        r"replay it with:\s+pytest test_hang\.py::test_hangs --interleavings-replay=pc1\.",
+        output,
+    ), output
