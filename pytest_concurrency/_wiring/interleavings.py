@@ -477,11 +477,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
         __tracebackhide__ = True
         pyfuncitem.stash[_MARKED_RUN] = True
         try:
-            runner.explore(functools.partial(body, *args, **kwargs), **marker.kwargs)
+            result = runner.explore(functools.partial(body, *args, **kwargs), **marker.kwargs)
         finally:
             pyfuncitem.stash[_MARKED_RUN] = False
         _refuse_misuse(pyfuncitem)
         runner.finish()
+        # a pass says what it covered (JUnit XML <property>, for CI tools)
+        pyfuncitem.user_properties.append(("interleavings_schedules_run", result.schedules_run))
 
     pyfuncitem.obj = explored
     try:

@@ -90,7 +90,7 @@ def test_an_async_plugin_test_is_explored_not_run_once(
 ) -> None:
     args, mark = _CELLS[cell]
     pytester.makepyfile(test_async=_BODIES.format(mark=mark))
-    result = _run(pytester, *args)
+    result = _run(pytester, *args, "--junitxml=report.xml")
     result.assert_outcomes(failed=1, passed=2)
     output = result.stdout.str()
     assert "FAILED test_async.py::test_racy" in output
@@ -99,6 +99,9 @@ def test_an_async_plugin_test_is_explored_not_run_once(
     racy, fixed = map(int, re.findall(r"SCHEDULES (\d+) (\d+)", output)[0])
     assert racy > 2, output  # found after several schedules plus its traced replay
     assert fixed > 1, output  # the twin ran once per schedule, all of them passing
+    # and its pass says how many schedules it covered
+    report = (pytester.path / "report.xml").read_text()
+    assert f'<property name="interleavings_schedules_run" value="{fixed}"' in report, report
 
 
 @pytest.mark.usefixtures("isolated")
