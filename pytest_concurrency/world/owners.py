@@ -100,7 +100,7 @@ def foreign_token(
         return None  # perhaps a scenario shared by several tests: the explorer checks it
     where = f"was recorded by {owner}" if owner is not None else "belongs to another test"
     rerun = (
-        f"replay it there (pytest {owner} --interleavings-replay=...)"
+        f"replay it there (pytest {owner} --interleavings-replay={token})"
         if owner is not None
         else "replay it with the command its failure printed"
     )
