@@ -69,8 +69,14 @@ def run_schedule(
     strategy: Strategy,
     settings: RunSettings,
     tracer: Tracer | None = None,
+    *,
+    on_start: Callable[[Scheduler], object] | None = None,
 ) -> RunResult:
-    """Run ``scenario`` once under ``strategy``; never leaves a thread or a patch behind."""
+    """Run ``scenario`` once under ``strategy``; never leaves a thread or a patch behind.
+
+    ``on_start`` is given the run's scheduler before anything runs (to tell what
+    the run had done if an interrupt ends it).
+    """
     sched = Scheduler(
         strategy,
         max_steps=settings.max_steps,
@@ -79,6 +85,8 @@ def run_schedule(
         timer_choices=settings.timers == "choice",
         start=start_point(),
     )
+    if on_start is not None:
+        on_start(sched)
     patcher = Patcher()
     sched.run_patcher = patcher
     stuck: list[ThreadRecord] = []
