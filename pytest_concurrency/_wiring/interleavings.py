@@ -114,6 +114,30 @@ class Interleavings:
         self._explored = False
         self._replayed = False
 
+    def __repr__(self) -> str:
+        return f"<interleavings fixture of {self._item.nodeid}>"
+
+    def check_replay_token(self, scenario: Callable[[], object]) -> None:
+        """Before anything runs: a ``--interleavings-replay`` token must be this scenario's.
+
+        For an ``@pytest.mark.interleavings`` test the test body is the only
+        scenario, so a token recorded elsewhere is an error at once, not after
+        a full exploration.
+        """
+        __tracebackhide__ = True  # pytest shows the user's frames, not ours
+        token = self._defaults.replay
+        if token is None:
+            return
+        from pytest_concurrency.world import api
+
+        if not api.token_matches(scenario, token):
+            from pytest_concurrency.world.token import ReplayTokenError
+
+            raise ReplayTokenError(
+                f"--interleavings-replay: the token was not recorded by {self._item.nodeid} "
+                f"(it belongs to another test or scenario); nothing was run"
+            )
+
     def patch(self, target: Any) -> None:
         """Swap ``target``'s pre-existing locks, conditions, events, ... for controlled ones.
 
@@ -281,7 +305,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
 
     @functools.wraps(original)
     def explored(*args: Any, **kwargs: Any) -> None:
-        runner.explore(functools.partial(original, *args, **kwargs), **marker.kwargs)
+        __tracebackhide__ = True  # pytest shows the user's frames, not ours
+        scenario = functools.partial(original, *args, **kwargs)
+        runner.check_replay_token(scenario)
+        runner.explore(scenario, **marker.kwargs)
         runner.finish()
 
     pyfuncitem.obj = explored

@@ -34,6 +34,8 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pytest_concurrency._public import public
+
 PREFIX = "pc"
 VERSION = 1
 #: granularities a token can record, by their index in the mode byte
@@ -48,6 +50,7 @@ _CANCELS = 0x20
 MAX_CHOICES = 10_000_000
 
 
+@public
 class ReplayTokenError(ValueError):
     """A replay token that is malformed, from another version, or for another scenario."""
 
