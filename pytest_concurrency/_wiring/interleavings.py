@@ -123,6 +123,9 @@ class Interleavings:
         self._explored = False
         self._replayed = False
 
+    def __repr__(self) -> str:
+        return f"<interleavings fixture of {self._item.nodeid}>"
+
     def patch(self, target: Any) -> None:
         """Swap ``target``'s pre-existing locks, conditions, events, ... for controlled ones.
 

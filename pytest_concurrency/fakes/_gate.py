@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from pytest_concurrency import _realtime
@@ -247,19 +246,26 @@ class Gate:
 
     # -- passage (called by the fakes) ----------------------------------------
 
-    @contextmanager
-    def passage(self) -> Iterator[None]:
+    def passage(self) -> _Passage:
         """Wait (in this thread) until the gate lets this caller through; leave on exit.
 
-        Raises:
-            TimeoutError: the caller waited ``block_timeout`` seconds in vain.
+        A context manager. Raises ``TimeoutError`` on entry when the caller
+        waited ``block_timeout`` seconds in vain.
         """
+        return _Passage(self)
+
+    def apassage(self) -> _AsyncPassage:
+        """Wait without blocking the event loop until this coroutine may pass; leave on exit.
+
+        An async context manager. Raises ``TimeoutError`` on entry when the
+        caller waited ``block_timeout`` seconds in vain.
+        """
+        return _AsyncPassage(self)
+
+    def _enter(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         if run_clock() is not None:
             self._run_arrive()
-            try:
-                yield
-            finally:
-                self._leave()
             return
         with self._mutex:
             waiter = self._arrive(lambda: _Waiter(capture_caller()))
@@ -272,18 +278,9 @@ class Gate:
                 if not through:
                     self._abandon(waiter)
                     raise TimeoutError(self._timeout_message())
-        try:
-            yield
-        finally:
-            self._leave()
 
-    @asynccontextmanager
-    async def apassage(self) -> AsyncIterator[None]:
-        """Wait without blocking the event loop until this coroutine may pass; leave on exit.
-
-        Raises:
-            TimeoutError: the caller waited ``block_timeout`` seconds in vain.
-        """
+    async def _aenter(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         loop = asyncio.get_running_loop()
         with self._mutex:
             waiter = self._arrive(
@@ -301,10 +298,6 @@ class Gate:
                 with self._mutex:
                     self._abandon(waiter)
                 raise
-        try:
-            yield
-        finally:
-            self._leave()
 
     # -- inside an interleavings run ------------------------------------------------
 
@@ -404,3 +397,40 @@ class Gate:
             f"{self.label}: a caller waited {self.block_timeout:g} s and the gate was never "
             "opened for it; call .open() or .release(n) in the test (or raise block_timeout)"
         )
+
+
+class _Passage:
+    """``with gate.passage():`` -- a plain class rather than ``@contextmanager``.
+
+    A timeout raised on entry then has only frames that hide themselves between
+    the user's call and the error: a generator-based context manager would put
+    ``contextlib``'s ``__enter__`` at the top of every such traceback.
+    """
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    def __enter__(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
+        self._gate._enter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._gate._leave()
+
+
+class _AsyncPassage:
+    """``async with gate.apassage():`` -- as :class:`_Passage`, for coroutines."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    async def __aenter__(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
+        await self._gate._aenter()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate._leave()
