@@ -98,13 +98,13 @@ def foreign_token(
     owner = _owner(tag, others)
     if owner is None and body is None:
         return None  # perhaps a scenario shared by several tests: the explorer checks it
-    where = f"was recorded by {owner}" if owner is not None else "belongs to another test"
+    where = f"was recorded by {owner}" if owner is not None else "was recorded by another test"
     rerun = (
         f"replay it there (pytest {owner} --interleavings-replay={token})"
         if owner is not None
         else "replay it with the command its failure printed"
     )
     return (
-        f"--interleavings-replay: this token {where}, not by {test}: {rerun}, or drop "
-        "--interleavings-replay to explore this test."
+        f"--interleavings-replay: this token {where}, not by {test}, so nothing was run: "
+        f"{rerun}, or drop --interleavings-replay to explore this test."
     )
