@@ -298,6 +298,7 @@ def test_harness_and_pytest_resources_are_not_reported(pytester: pytest.Pytester
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.inner_plugins("xdist")
 def test_under_xdist(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(
