@@ -13,12 +13,35 @@ run has.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
 _MARKER = "inner_plugins"
 
 
+def _import_every_module() -> None:
+    """Import all of ``pytest_concurrency`` and ``reference_impl`` before any test runs.
+
+    An in-process ``pytester.runpytest`` removes from ``sys.modules``, when it
+    ends, every module first imported during it, while the modules imported
+    before it keep references to the removed ones: a later import makes a
+    second copy, and code that looks itself up in ``sys.modules`` fails. Which
+    test imports a module first depends on the test order (pytest-randomly,
+    xdist), so nothing of ours is left to be imported first by an inner run.
+    """
+    import pytest_concurrency
+    import reference_impl
+
+    for package in (pytest_concurrency, reference_impl):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if not module.name.endswith(".__main__"):
+                importlib.import_module(module.name)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _import_every_module()
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(*names, autoload=False): plugins (as for -p) that this test's pytester "
