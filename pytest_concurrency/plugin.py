@@ -25,6 +25,7 @@ _WIRING_MODULES = (
     "pytest_concurrency._wiring.leaks",
     "pytest_concurrency._wiring.interleavings",
     "pytest_concurrency._wiring.reports",
+    "pytest_concurrency._wiring.outcomes",
 )
 
 _MARKERS = (

@@ -179,6 +179,7 @@ def test_x(interleavings):
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+@pytest.mark.inner_plugins("timeout")
 def test_pytest_timeout_still_stops_an_exploration_and_everything_is_restored(
     pytester: pytest.Pytester,
 ) -> None:
