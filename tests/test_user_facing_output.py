@@ -74,7 +74,7 @@ def test_left_blocked(gated_fake):
 def output(pytester: pytest.Pytester) -> str:
     pytester.makepyfile(test_failing=FAILING)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE")
-    result.assert_outcomes(failed=5, passed=2, errors=2)
+    result.assert_outcomes(failed=7)  # a leak and a caller left at a gate fail their tests
     return result.stdout.str() + result.stderr.str()
 
 

@@ -112,7 +112,7 @@ def test_a_token_of_another_test_is_refused_before_the_test_runs(
     output = _flat(other)
     assert (
         "--interleavings-replay: this token was recorded by test_tokens.py::test_marked, "
-        "not by test_tokens.py::test_other_marked: replay it there (pytest "
+        "not by test_tokens.py::test_other_marked, so nothing was run: replay it there (pytest "
         f"test_tokens.py::test_marked --interleavings-replay={marked})" in output
     )
     assert "BODY RAN" not in output
