@@ -72,9 +72,17 @@ def _plugins_to_load() -> list[str]:
     ``pytest11`` entry point registered it under the name
     ``pytest_concurrency``), naming it again would register it twice under two
     names, which pytest rejects -- so then there is nothing to load. Computed
-    on access (not a constant) for exactly that reason.
+    on access (not a constant) for exactly that reason. The same holds when an
+    unrelated distribution's entry point imported this package first and ours
+    is about to load the plugin module (see :mod:`pytest_concurrency._distribution`).
     """
-    return [] if "pytest_concurrency.plugin" in sys.modules else ["pytest_concurrency.plugin"]
+    if "pytest_concurrency.plugin" in sys.modules:
+        return []
+    from pytest_concurrency import _distribution
+
+    if _distribution.our_entry_point_will_load_the_plugin():
+        return []
+    return ["pytest_concurrency.plugin"]
 
 
 if TYPE_CHECKING:

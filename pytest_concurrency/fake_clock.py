@@ -21,10 +21,11 @@ from collections.abc import Iterable
 from datetime import datetime as _datetime
 from datetime import timezone
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_seconds
-from pytest_concurrency._clock import asyncio_patches, scoped, threading_patches
+from pytest_concurrency._clock import asyncio_patches, run_driver, scoped, threading_patches
 from pytest_concurrency._clock.captured import SCANNER, FakeClockWarning
 from pytest_concurrency._clock.datetime_bridge import DATETIME_RANGE, DatetimeBridge
 from pytest_concurrency._clock.harness import ModuleRules
@@ -32,6 +33,9 @@ from pytest_concurrency._clock.scope import Scope
 from pytest_concurrency._clock.timeline import Epoch, Timeline, WallRange
 from pytest_concurrency._clock.waiter import PendingWait
 from pytest_concurrency._patching import Patcher
+
+if TYPE_CHECKING:
+    from pytest_concurrency.world.scheduler import Scheduler
 
 __all__ = ["FakeClock", "FakeClockWarning", "PendingWait"]
 
@@ -101,18 +105,30 @@ class FakeClock:
         self._patcher: Patcher | None = None
         self._bridge: DatetimeBridge | None = None
         self._patched: tuple[tuple[str, str], ...] = ()
+        self._start_given = start is not None
+        #: the timeline of its own, while this clock drives a run's clock instead
+        self._own_timeline: Timeline | None = None
 
     # -- installing ---------------------------------------------------------------------
 
     @property
     def installed(self) -> bool:
         """True between :meth:`install` and :meth:`uninstall`."""
-        return self._patcher is not None
+        return self._patcher is not None or self._own_timeline is not None
 
     def install(self) -> FakeClock:
-        """Start driving time and waits; the calling thread becomes the driver."""
+        """Start driving time and waits; the calling thread becomes the driver.
+
+        In a thread of an interleavings run the run already owns time and every
+        wait: the clock then patches nothing and drives the run's clock (see
+        :mod:`pytest_concurrency._clock.run_driver`).
+        """
         if self.installed:
             raise RuntimeError("this FakeClock is already installed")
+        sched = scoped.run_clock()
+        if sched is not None:
+            self._drive_run(sched)
+            return self
         if scoped.installed() is not None:
             raise RuntimeError(
                 "another FakeClock is already installed; uninstall it before installing "
@@ -154,6 +170,11 @@ class FakeClock:
         time. Untimed waits go on waiting for their notification. A no-op when
         not installed.
         """
+        own = self._own_timeline
+        if own is not None:
+            self._own_timeline = None
+            self._timeline = own
+            return
         patcher, bridge = self._patcher, self._bridge
         if patcher is None:
             return
@@ -169,6 +190,15 @@ class FakeClock:
             finally:
                 if bridge is not None:
                     bridge.stop()
+
+    def _drive_run(self, sched: Scheduler) -> None:
+        """Become a driver of the run's clock: readings and ``advance`` are the run's."""
+        if self._start_given:
+            sched.set_wall_time(self._timeline.wall())
+        if self._fake_datetime:
+            run_driver.fake_datetime(sched, self._rules.freezegun_ignore())
+        self._own_timeline = self._timeline
+        self._timeline = run_driver.RunTimeline(sched)  # type: ignore[assignment]
 
     def __enter__(self) -> FakeClock:
         return self.install()

@@ -13,6 +13,10 @@ import importlib
 
 import pytest
 
+from pytest_concurrency import _distribution
+
+#: the startup warning about a conflicting distribution, repeated in the header
+_CONFLICT_KEY = pytest.StashKey[str]()
 #: wiring modules registered as plugins of their own, so that each feature's
 #: fixtures and hooks stay next to each other and out of this file
 _WIRING_MODULES = (
@@ -21,6 +25,7 @@ _WIRING_MODULES = (
     "pytest_concurrency._wiring.leaks",
     "pytest_concurrency._wiring.interleavings",
     "pytest_concurrency._wiring.reports",
+    "pytest_concurrency._wiring.outcomes",
 )
 
 _MARKERS = (
@@ -92,8 +97,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    conflict = _distribution.conflict_message()
+    if conflict is not None:
+        config.stash[_CONFLICT_KEY] = conflict
+        config.issue_config_time_warning(pytest.PytestConfigWarning(conflict), stacklevel=2)
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
     for module_name in _WIRING_MODULES:
         if not config.pluginmanager.has_plugin(module_name):
             config.pluginmanager.register(importlib.import_module(module_name), module_name)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    conflict = config.stash.get(_CONFLICT_KEY, None)
+    return None if conflict is None else f"pytest-concurrency-kit WARNING: {conflict}"

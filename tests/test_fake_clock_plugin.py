@@ -59,6 +59,7 @@ def test_fixture_runs_and_pytest_durations_stay_real(pytester: pytest.Pytester) 
     assert max(durations) < 30.0
 
 
+@pytest.mark.inner_plugins("timeout")
 def test_pytest_timeout_still_fires_under_the_fake_clock(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_blocks="""
@@ -76,6 +77,7 @@ def test_pytest_timeout_still_fires_under_the_fake_clock(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(["*Timeout*1.0*"])
 
 
+@pytest.mark.inner_plugins("xdist")
 def test_works_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_janitor_a=JANITOR_TESTS, test_janitor_b=JANITOR_TESTS)
     result = pytester.runpytest_subprocess("-p", "pytest_concurrency", "-n", "2")

@@ -68,22 +68,45 @@ def _line_of(source: str, needle: str) -> int:
 
 def test_fixtures_hold_and_release_callers(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_clean=CLEAN)
-    result = run(pytester, "--strict-markers", "-W", "error")
+    # pytest-asyncio (a dev dependency) warns at startup when no ini sets its loop scope
+    result = run(pytester, "--strict-markers", "-W", "error", "-p", "no:asyncio")
     result.assert_outcomes(passed=2)
 
 
-def test_a_test_leaving_callers_blocked_fails_at_teardown(pytester: pytest.Pytester) -> None:
+def test_a_test_leaving_callers_blocked_is_one_failed_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_leaky=LEAKY)
     result = run(pytester)
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=1, failed=1)
     line = _line_of(LEAKY, 'loader("key")')
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_leaves_callers_blocked*",
-            "*gated_fake 'loader' still had 2 blocked callers at teardown: "
+            "*_ test_leaves_callers_blocked _*",
+            "gated_fake 'loader' still had 2 blocked callers at teardown: "
             f"worker-0 called from test_leaky.py:{line}; worker-1 called from test_leaky.py:{line}",
+            "*short test summary*",
+            "FAILED test_leaky.py::test_leaves_callers_blocked - Failed: gated_fake*",
         ]
     )
+
+
+@pytest.mark.inner_plugins("xdist")
+def test_blocked_callers_fail_the_test_under_xdist_and_in_junit_xml(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_leaky=LEAKY)
+    result = pytester.runpytest_subprocess(  # loadfile: both tests of the module on one worker
+        "-p", "no:cacheprovider", "-n", "2", "--dist=loadfile", "--junitxml=report.xml"
+    )
+    result.assert_outcomes(passed=1, failed=1)  # the rewritten report survives serialisation
+    result.stdout.fnmatch_lines(["FAILED test_leaky.py::test_leaves_callers_blocked - Failed: *"])
+    from xml.etree import ElementTree
+
+    suite = ElementTree.parse(pytester.path / "report.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("failures"), suite.get("errors")) == ("1", "0")
+    failures = [case.find("failure") for case in suite.iter("testcase")]
+    (failure,) = [element for element in failures if element is not None]
+    assert "gated_fake 'loader' still had 2 blocked callers at teardown" in (failure.text or "")
 
 
 def test_an_async_caller_cancelled_by_asyncio_run_is_not_reported(
@@ -121,7 +144,7 @@ def test_cold_cache(gated_encoder):
 """
     pytester.makepyfile(test_encoder=source)
     result = run(pytester)
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1)
     line = _line_of(source, "encoder.encode(")
     result.stdout.fnmatch_lines(
         [
@@ -150,9 +173,16 @@ def test_thread_was_released():
 """
     pytester.makepyfile(test_fail=source)
     result = run(pytester)
-    result.assert_outcomes(failed=1, passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*gated_fake #1 still had 1 blocked caller at teardown*"])
-    result.stdout.fnmatch_lines(["*AssertionError: the test's own failure*"])
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: the test's own failure",
+            "*- gated fakes (checked after teardown) -*",
+            "gated_fake #1 still had 1 blocked caller at teardown*",
+            "*short test summary*",
+            "FAILED test_fail.py::test_fails_while_a_caller_waits - AssertionError: *",
+        ]
+    )
 
 
 def test_fixtures_are_listed_with_their_docs(pytester: pytest.Pytester) -> None:

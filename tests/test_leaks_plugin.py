@@ -95,16 +95,17 @@ def in_process_run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest(*NO_HYPOTHESIS, "-p", "no:cacheprovider", *args)
 
 
-def test_a_leaking_test_fails_at_teardown_with_the_report(pytester: pytest.Pytester) -> None:
+def test_a_leaking_test_is_one_failed_test_with_the_report(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_threads=LEAKY_AND_CLEAN)
     result = subprocess_run(pytester, "--strict-markers")
-    result.assert_outcomes(passed=4, errors=2)
+    # the broken fixture's own teardown error stays pytest's; the leaks fail the tests
+    result.assert_outcomes(passed=2, failed=2, errors=1)
     start = line_of(LEAKY_AND_CLEAN, "    worker.start()")
     call = line_of(LEAKY_AND_CLEAN, "    start_worker()")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_leaky*",
+            "*_ test_leaky _*",
             "leaked 1 thread (checked: threads; grace 0.01 s)",
             "- thread 'forgotten' (daemon; target threading.Event.wait)",
             f"    created at test_threads.py:{start} in start_worker",
@@ -114,17 +115,19 @@ def test_a_leaking_test_fails_at_teardown_with_the_report(pytester: pytest.Pytes
             f"      test_threads.py:{call} in test_leaky",
         ]
     )
-    result.stdout.fnmatch_lines(  # a teardown's own error comes first, the leaks ride along
+    result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_leaky_with_broken_teardown*",
             "E * RuntimeError: teardown broke",
-            "*Captured leaks teardown*",
+            "*_ test_leaky_with_broken_teardown _*",
             "leaked 1 thread (checked: threads; grace 0.01 s)",
             "- thread 'also-forgotten' *",
-            "*ERROR test_threads.py::test_leaky - Failed: leaked 1 thread*",
         ]
     )
-    assert "test_clean" not in result.stdout.str().split("short test summary")[1]
+    summary = result.stdout.str().split("short test summary")[1]
+    result.stdout.fnmatch_lines(["FAILED test_threads.py::test_leaky - Failed: leaked 1 thread*"])
+    assert "ERROR test_threads.py::test_leaky " not in summary
+    assert "test_clean" not in summary
 
 
 def test_leaks_option_checks_every_test_and_the_ini_value_mirrors_it(
@@ -132,20 +135,20 @@ def test_leaks_option_checks_every_test_and_the_ini_value_mirrors_it(
 ) -> None:
     pytester.makepyfile(test_unmarked=UNMARKED)
     by_option = subprocess_run(pytester, "--leaks=threads")
-    by_option.assert_outcomes(passed=3, errors=2)
+    by_option.assert_outcomes(passed=1, failed=2)
     by_option.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_leaks_a_thread*",
+            "*_ test_leaks_a_thread _*",
             "*'unmarked'*",
-            "*ERROR at teardown of test_marker_kinds_and_run_kinds_unite*",
+            "*_ test_marker_kinds_and_run_kinds_unite _*",
             "leaked 1 thread (checked: threads, tempfiles; grace 0.01 s)",
         ]
     )
 
     pytester.makeini("[pytest]\nconcurrency_leaks = threads\n")
     by_ini = subprocess_run(pytester)
-    by_ini.assert_outcomes(passed=3, errors=2)
-    by_ini.stdout.fnmatch_lines(["*ERROR at teardown of test_leaks_a_thread*"])
+    by_ini.assert_outcomes(passed=1, failed=2)
+    by_ini.stdout.fnmatch_lines(["FAILED test_unmarked.py::test_leaks_a_thread - *leaked 1*"])
 
     overridden = subprocess_run(pytester, "--leaks=")  # the command line wins, even empty
     overridden.assert_outcomes(passed=3)
@@ -225,15 +228,16 @@ def test_the_leaks_fixture_fails_a_test_whose_registry_grew(pytester: pytest.Pyt
         """
     )
     result = in_process_run(pytester)
-    result.assert_outcomes(passed=2, failed=1, errors=1)  # the grown map's body passed
+    result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_lock_map_grows*",
+            "*_ test_lock_map_grows _*",
             "leaked 1 registry (checked: registries)",
             "- registry 'locks' grew by 3 (before 0, after 3; max_growth 0)",
             "*TypeError: obj must be a sized container*got int",
         ]
     )
+    result.stdout.fnmatch_lines(["FAILED test_registries.py::test_lock_map_grows - *registry*"])
 
 
 def test_unused_the_plugin_patches_nothing(pytester: pytest.Pytester) -> None:
@@ -298,6 +302,7 @@ def test_harness_and_pytest_resources_are_not_reported(pytester: pytest.Pytester
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.inner_plugins("xdist")
 def test_under_xdist(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(
@@ -311,5 +316,201 @@ def test_under_xdist(pytester: pytest.Pytester) -> None:
         test_unmarked=UNMARKED,
     )
     result = subprocess_run(pytester, "-n", "2", "--leaks=threads")
-    result.assert_outcomes(passed=7, errors=2)
+    result.assert_outcomes(passed=5, failed=2)  # the rewritten reports survive serialisation
     result.stdout.fnmatch_lines(["*leaked 1 thread*", "*'unmarked'*"])
+    result.stdout.fnmatch_lines(["FAILED test_unmarked.py::test_leaks_a_thread - *leaked 1*"])
+
+
+LEAKY_ONLY = """
+import threading
+import pytest
+
+stop = threading.Event()
+
+@pytest.mark.no_leaks("threads", grace=0.01)
+def test_leaky():
+    threading.Thread(target=stop.wait, args=(30,), name="forgotten", daemon=True).start()
+
+def test_after():
+    pass
+"""
+
+
+def test_junit_xml_has_one_failed_testcase_with_the_leak(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_junit=LEAKY_ONLY)
+    result = subprocess_run(pytester, "--junitxml=report.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    from xml.etree import ElementTree
+
+    suite = ElementTree.parse(pytester.path / "report.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    (leaky,) = (case for case in suite.iter("testcase") if case.get("name") == "test_leaky")
+    assert [child.tag for child in leaky] == ["failure"]
+    failure = leaky.find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith("Failed: leaked 1 thread (checked: threads")
+    assert "- thread 'forgotten' (daemon; target threading.Event.wait)" in (failure.text or "")
+
+
+def test_a_failing_leaky_test_keeps_its_failure_and_adds_the_leak(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_both="""
+        import threading
+        import pytest
+
+        stop = threading.Event()
+
+        @pytest.mark.no_leaks("threads", grace=0.01)
+        def test_fails_and_leaks():
+            threading.Thread(target=stop.wait, args=(30,), name="forgotten", daemon=True).start()
+            assert 1 + 1 == 3, "the test's own failure"
+        """
+    )
+    result = subprocess_run(pytester, "--junitxml=report.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E       AssertionError: the test's own failure",
+            "*- leaks (checked after teardown) -*",
+            "leaked 1 thread (checked: threads; grace 0.01 s)",
+            "- thread 'forgotten' *",
+            "*short test summary*",
+            "FAILED test_both.py::test_fails_and_leaks - AssertionError: the test's own fa*",
+        ]
+    )
+    xml = (pytester.path / "report.xml").read_text()
+    assert "AssertionError: the test&apos;s own failure" in xml or "own failure" in xml
+    assert "leaks (checked after teardown)" in xml
+    assert "- thread 'forgotten'" in xml
+
+
+def test_exitfirst_stops_after_the_leak_and_last_failed_reruns_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_stop=LEAKY_ONLY)
+    first = pytester.runpytest_subprocess("-x")
+    first.assert_outcomes(failed=1)  # test_after never ran
+    first.stdout.fnmatch_lines(["*stopping after 1 failures*"])
+    rerun = pytester.runpytest_subprocess("--lf", "-v")
+    rerun.assert_outcomes(failed=1)
+    rerun.stdout.fnmatch_lines(["*run-last-failure: rerun previous 1 failure*"])
+    assert "test_after" not in rerun.stdout.str()
+
+
+def test_in_process_runs_report_one_failed_test_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_registry="""
+        import pytest
+
+        LOCKS = {}
+
+        def test_grows(leaks):
+            leaks.watch(LOCKS, name="locks")
+            LOCKS["key"] = object()
+        """
+    )
+    result = in_process_run(pytester)
+    result.assert_outcomes(failed=1)
+    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+    assert [(report.when, report.outcome) for report in reports] == [
+        ("setup", "passed"),
+        ("call", "failed"),
+        ("teardown", "passed"),
+    ]
+    assert "registry 'locks' grew by 1" in reports[1].longreprtext
+
+
+def test_a_test_another_plugin_reruns_keeps_that_plugins_protocol(
+    pytester: pytest.Pytester,
+) -> None:
+    """A rerun plugin owns the protocol of the tests it reruns: the leak fails their teardown."""
+    pytester.makeconftest(
+        """
+        import pytest
+        from _pytest.runner import runtestprotocol
+
+        SEEN = []
+
+        class Rerunner:  # stands for pytest-rerunfailures: the flaky marker asks for reruns
+            def pytest_runtest_protocol(self, item, nextitem):
+                if item.get_closest_marker("flaky") is None:
+                    return None
+                SEEN.append(item.name)
+                item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+                runtestprotocol(item, nextitem=nextitem)
+                item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+                return True
+
+        def pytest_configure(config):
+            config.addinivalue_line("markers", "flaky: rerun me")
+            config.pluginmanager.register(Rerunner(), "rerunfailures")
+
+        def pytest_sessionfinish(session):
+            print("RERUNNER SAW", *SEEN, "END")
+        """
+    )
+    pytester.makepyfile(
+        test_rerun="""
+        import threading
+        import pytest
+
+        stop = threading.Event()
+
+        @pytest.mark.flaky
+        @pytest.mark.no_leaks("threads", grace=0.01)
+        def test_rerun_and_leaky():
+            threading.Thread(target=stop.wait, args=(30,), name="rerun", daemon=True).start()
+
+        @pytest.mark.no_leaks("threads", grace=0.01)
+        def test_leaky():
+            threading.Thread(target=stop.wait, args=(30,), name="plain", daemon=True).start()
+        """
+    )
+    result = subprocess_run(pytester, "-s")
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*RERUNNER SAW test_rerun_and_leaky END"])
+    result.stdout.fnmatch_lines(["ERROR test_rerun.py::test_rerun_and_leaky - *leaked 1 thread*"])
+    result.stdout.fnmatch_lines(["FAILED test_rerun.py::test_leaky - *leaked 1 thread*"])
+
+
+def test_unchecked_tests_keep_pytests_protocol(pytester: pytest.Pytester) -> None:
+    """Only tests that may be checked run under the plugin's protocol; the others reach the rest."""
+    pytester.makeconftest(
+        """
+        SEEN = []
+
+        class Observer:  # a plain protocol implementation that declines every test
+            def pytest_runtest_protocol(self, item, nextitem):
+                SEEN.append(item.name)
+
+        def pytest_configure(config):
+            config.pluginmanager.register(Observer(), "observer")
+
+        def pytest_sessionfinish(session):
+            print("OBSERVER SAW", *sorted(SEEN), "END")
+        """
+    )
+    pytester.makepyfile(
+        test_mixed="""
+        import pytest
+
+        def test_plain():
+            pass
+
+        @pytest.mark.no_leaks("threads")
+        def test_marked():
+            pass
+
+        def test_registry(leaks):
+            pass
+
+        def test_gates(gated_fake):
+            pass
+        """
+    )
+    result = subprocess_run(pytester, "-s")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*OBSERVER SAW test_plain END"])

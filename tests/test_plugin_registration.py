@@ -11,8 +11,12 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.inner_plugins(autoload=True)  # these test the entry point itself
+
 PROBE = """
 import pytest
+
+pytestmark = pytest.mark.inner_plugins(autoload=True)  # these test the entry point itself
 
 def test_probe(request):
     manager = request.config.pluginmanager

@@ -104,10 +104,9 @@ def test_no_section_without_an_exploration(pytester: pytest.Pytester) -> None:
     assert not re.search(r"=+ concurrency =+", result.stdout.str())
 
 
+@pytest.mark.inner_plugins("xdist")
 def test_xdist_workers_send_their_part_to_the_controller(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_it=_TESTS)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "-n", "2", "--interleavings-report=out"
-    )
+    result = pytester.runpytest_subprocess("-n", "2", "--interleavings-report=out")
     result.assert_outcomes(passed=2, failed=1)
     _check(_section(result.stdout.str()), str(pytester.path))

@@ -29,8 +29,10 @@ from typing import Any
 from pytest_concurrency._clock import scoped
 from pytest_concurrency._clock.harness import HARNESS_PACKAGES, ModuleRules
 from pytest_concurrency._patching import Patcher
+from pytest_concurrency._public import public
 
 
+@public
 class FakeClockWarning(UserWarning):
     """A captured time function the fake clock could not replace (it keeps real time)."""
 

@@ -145,6 +145,21 @@ class Timeline:
     def perf_ns(self) -> int:
         return self.epoch.perf_ns + self.epoch.elapsed_ns(self.now)
 
+    # -- the Clock protocol (pytest_concurrency._time.clock) -----------------------------
+
+    def current_time(self) -> float:
+        return self.now
+
+    def wall_time(self) -> float:
+        return self.wall()
+
+    def perf_time(self) -> float:
+        return self.perf()
+
+    def deadline_to_sleep_time(self, deadline: float) -> float:
+        """Virtual seconds left until ``deadline``: a non-driver waits for real at most that."""
+        return max(0.0, deadline - self.now)
+
     # -- installation -----------------------------------------------------------------
 
     def activate(self, scope: Scope) -> None:

@@ -1,9 +1,11 @@
 """pytest wiring for gated fakes: the ``gated_fake`` and ``gated_encoder`` fixtures.
 
 Thin on purpose: each fixture hands the test a factory that tracks what it
-makes (:class:`pytest_concurrency.fakes.FakeTracker`), and at teardown turns the
-tracker's report of callers left blocked into a failure. The library is
-imported inside the fixtures so that loading the plugin stays cheap.
+makes (:class:`pytest_concurrency.fakes.FakeTracker`), and at teardown opens
+every gate and turns the tracker's report of callers left blocked into a
+failure of the test itself, reported after its teardown (one failed test, see
+:mod:`pytest_concurrency._post_teardown`). The library is imported inside the
+fixtures so that loading the plugin stays cheap.
 """
 
 from __future__ import annotations
@@ -13,10 +15,22 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
+from pytest_concurrency import _post_teardown
+
 if TYPE_CHECKING:
     from pytest_concurrency.fakes import GateControls, GatedEncoder, GatedFake
 
 F = TypeVar("F", bound="GateControls")
+
+_FIXTURES = frozenset({"gated_fake", "gated_encoder"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _post_teardown.want(config, _uses_a_fixture)
+
+
+def _uses_a_fixture(item: pytest.Item) -> bool:
+    return not _FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
 
 
 def _tracked_factory(
@@ -26,8 +40,10 @@ def _tracked_factory(
 
     tracker = FakeTracker(kind, root=request.config.rootpath)
     yield tracker.factory(make)
-    failure = tracker.finish()
-    if failure is not None:
+    failure = tracker.finish()  # opens the gates now: later finalizers may join the callers
+    if failure is not None and not _post_teardown.register(
+        request.node, "gated fakes", lambda: failure
+    ):
         pytest.fail(failure, pytrace=False)
 
 

@@ -5,6 +5,11 @@ Thin on purpose: it decides *which* kinds a test is checked for (the closest
 ini value) and turns a :class:`~pytest_concurrency.leaks.LeakReport` into a
 test failure; measuring is :class:`~pytest_concurrency.leaks.LeakChecker`'s job.
 
+A leak is only known once every fixture is torn down, so it is checked after
+the teardown and fails the test itself: one failed test, not "1 passed,
+1 error" (:mod:`pytest_concurrency._post_teardown`). Only where another
+plugin owns the test's protocol does it fail the teardown instead.
+
 A test that asks for no kind costs one marker lookup: nothing is imported,
 patched or snapshotted. Threads the plugin starts for itself are named
 ``pytest-concurrency-*`` and are never reported.
@@ -17,9 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_concurrency import _post_teardown
+
 if TYPE_CHECKING:
     from pytest_concurrency.leaks import LeakChecker, RegistryWatcher
 
+#: the section title of a leak found after teardown
+_CHECK = "leaks"
 _MARKER = "no_leaks"
 #: kinds checked in every test (from --leaks, else the ini value); parsed once at configure
 _RUN_KINDS = pytest.StashKey[tuple[str, ...]]()
@@ -32,6 +41,7 @@ _ACTIVE = pytest.StashKey[set["LeakChecker"]]()
 def pytest_configure(config: pytest.Config) -> None:
     """Validate ``--leaks`` (else the ini value) once, before any test runs."""
     config.stash[_ACTIVE] = set()
+    _post_teardown.want(config, _may_check)
     option = config.getoption("concurrency_leaks")
     if option is not None:  # the command line overrides the ini file, even when empty
         source, text = "--leaks", str(option)
@@ -52,6 +62,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the recorders of any check a ``KeyboardInterrupt`` or ``pytest.exit`` cut short."""
     for checker in config.stash.get(_ACTIVE, set()):
         checker.abort()
+
+
+def _may_check(item: pytest.Item) -> bool:
+    """Whether ``item`` may be checked for leaks: by the run's kinds, its marker or the fixture."""
+    return (
+        bool(item.config.stash.get(_RUN_KINDS, ()))
+        or item.get_closest_marker(_MARKER) is not None
+        or "leaks" in getattr(item, "fixturenames", ())
+    )
 
 
 class _MarkerError(Exception):
@@ -103,24 +122,26 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
         pytest.fail(problem, pytrace=False)
     if checker is not None:
         checker.start()
-        item.stash[_CHECKER] = checker
         item.config.stash[_ACTIVE].add(checker)
+        if not _post_teardown.register(item, _CHECK, lambda: _finish(item.config, checker)):
+            item.stash[_CHECKER] = checker  # checked by the teardown hook below
     return (yield)
+
+
+def _finish(config: pytest.Config, checker: LeakChecker) -> str | None:
+    """The leak report of ``checker``'s test, after its teardown (None if nothing leaked)."""
+    config.stash[_ACTIVE].discard(checker)
+    report = checker.finish()
+    return report.format() if report else None
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
-    """Compare after every fixture is torn down; a leak fails the test's teardown.
+    """Where no after-teardown check runs (another plugin owns the protocol): fail the teardown.
 
-    Why teardown, reported as "ERROR at teardown" with "1 passed, 1 error":
-    the leak is only known once fixture finalizers have run (a fixture's own
-    thread, stopped in its teardown, is not a leak), and by then pytest has
-    already reported the test's call phase. Rewriting the outcome as "failed"
-    would count one test twice ("1 failed, 1 passed"); a teardown error is
-    pytest's own convention for "the body passed, the cleanup did not", fails
-    the run (exit status 1) in the terminal, with xdist and in JUnit XML, and
-    ``pytest.fail(..., pytrace=False)`` shows our report without a traceback
-    through the plugin.
+    The comparison is made after every fixture is torn down (a fixture's own
+    thread, stopped in its teardown, is not a leak); the test is then reported
+    with an error at teardown, pytest's convention for a cleanup that failed.
     """
     checker = item.stash.get(_CHECKER, None)
     if checker is None:
@@ -145,7 +166,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 
 
 @pytest.fixture
-def leaks() -> Iterator[RegistryWatcher]:
+def leaks(request: pytest.FixtureRequest) -> Iterator[RegistryWatcher]:
     """Watch registries that must not grow: ``leaks.watch(obj, name=None, max_growth=0)``.
 
     ``obj`` is a sized container or a zero-argument callable returning a size;
@@ -159,4 +180,6 @@ def leaks() -> Iterator[RegistryWatcher]:
     yield watcher
     report = watcher.report()
     if report:
-        pytest.fail(report.format(), pytrace=False)
+        text = report.format()
+        if not _post_teardown.register(request.node, _CHECK, lambda: text):
+            pytest.fail(text, pytrace=False)

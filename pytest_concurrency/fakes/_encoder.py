@@ -87,6 +87,7 @@ class GatedEncoder(GateControls):
 
     def encode(self, texts: Iterable[str]) -> list[list[float]]:
         """Record the call, wait at the gate, then return one vector per text."""
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         batch = _text_batch(texts)
         self._log.record(call(batch))
         with self.gate.passage():
@@ -94,6 +95,7 @@ class GatedEncoder(GateControls):
 
     async def aencode(self, texts: Iterable[str]) -> list[list[float]]:
         """As :meth:`encode`, waiting without blocking the event loop."""
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         batch = _text_batch(texts)
         self._log.record(call(batch))
         async with self.gate.apassage():

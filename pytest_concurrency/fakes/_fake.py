@@ -97,6 +97,7 @@ class GatedFake(GateControls):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Record the call, wait at the gate, then return or raise as configured."""
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         self._log.record(call(*args, **kwargs))
         with self.gate.passage():
             return self._effect(args, kwargs)
@@ -108,6 +109,7 @@ class GatedFake(GateControls):
         raises ``StopAsyncIteration`` (a coroutine may not raise
         ``StopIteration``), as ``unittest.mock.AsyncMock`` does.
         """
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         self._log.record(call(*args, **kwargs))
         async with self.gate.apassage():
             effect = self._side_effect

@@ -11,6 +11,13 @@ Why not ``threading.Condition``: the fake clock and the controlled world swap
 raw locks from :mod:`pytest_concurrency._realtime` and the small
 :class:`_RealCondition` below.
 
+Inside an interleavings run the scheduler owns every wait: a caller blocked at
+the gate is then a blocked thread the scheduler sees (it waits on the gate's
+state, with no real lock), ``open()``/``release()`` are scheduling points that
+make it runnable again, and ``wait_for_callers``/``wait_idle`` are controlled
+waits on the run's virtual time. A gate nobody in the run opens is a deadlock
+that names it, not a hang. Every other caller keeps the real-lock path.
+
 Permits are handed over directly: ``release(n)`` gives each permit to the
 longest-waiting caller, or banks it for the next to arrive. A woken caller
 therefore never competes with newcomers, which is what makes ``release(n)``
@@ -21,12 +28,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_count, check_seconds
+from pytest_concurrency._clock.scoped import run_clock
 from pytest_concurrency.fakes._callers import BlockedCaller, capture_caller
 
 _LockType = Any  # ``_thread.LockType``: not nameable in annotations on every version
@@ -69,6 +76,29 @@ class _RealCondition:
         for sleeper in self._sleepers:
             sleeper.release()
         self._sleepers.clear()
+
+
+class _RunWait:
+    """The gate as a run's scheduler sees it: what a blocked caller waits on."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    def label(self) -> str:
+        return self._gate.label
+
+    def holder(self) -> None:
+        return None
+
+    def deadlock_summary(self) -> str:
+        gate = self._gate
+        return (
+            f"deadlock: {gate.blocked} caller(s) wait at {gate.label} ({gate.summary()}) and "
+            "no thread of the scenario can open it any more; call .open() or .release(n) "
+            "from a thread of the scenario"
+        )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -118,6 +148,7 @@ class Gate:
         self._queue: deque[_Waiter] = deque()
         self._in_flight = 0
         self._max_in_flight = 0
+        self._run_wait = _RunWait(self)
 
     # -- state ---------------------------------------------------------------
 
@@ -162,17 +193,20 @@ class Gate:
 
     def open(self) -> None:
         """Let every waiting caller through, and every later one until :meth:`close`."""
+        self._point("open")
         with self._mutex:
             self._open_locked()
 
     def close(self) -> None:
         """Make later callers wait again. Banked permits are kept."""
+        self._point("close")
         with self._mutex:
             self._open = False
 
     def release(self, n: int = 1) -> None:
         """Let exactly ``n`` callers through: those waiting first, then the next to arrive."""
         check_count("n", n)
+        self._point("release")
         with self._mutex:
             for _ in range(n):
                 self._hand_over_permit()
@@ -187,12 +221,16 @@ class Gate:
         """
         check_count("n", n)
         seconds = check_seconds("timeout", timeout, allow_zero=True)
+        if run_clock() is not None:
+            return self._run_wait_for("wait_for_callers", lambda: self._in_flight >= n, seconds)
         with self._mutex:
             return self._changed.wait_for(lambda: self._in_flight >= n, seconds)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no caller is in flight; False if some still are after ``timeout`` s."""
         seconds = check_seconds("timeout", timeout, allow_zero=True)
+        if run_clock() is not None:
+            return self._run_wait_for("wait_idle", lambda: self._in_flight == 0, seconds)
         with self._mutex:
             return self._changed.wait_for(lambda: self._in_flight == 0, seconds)
 
@@ -208,13 +246,27 @@ class Gate:
 
     # -- passage (called by the fakes) ----------------------------------------
 
-    @contextmanager
-    def passage(self) -> Iterator[None]:
+    def passage(self) -> _Passage:
         """Wait (in this thread) until the gate lets this caller through; leave on exit.
 
-        Raises:
-            TimeoutError: the caller waited ``block_timeout`` seconds in vain.
+        A context manager. Raises ``TimeoutError`` on entry when the caller
+        waited ``block_timeout`` seconds in vain.
         """
+        return _Passage(self)
+
+    def apassage(self) -> _AsyncPassage:
+        """Wait without blocking the event loop until this coroutine may pass; leave on exit.
+
+        An async context manager. Raises ``TimeoutError`` on entry when the
+        caller waited ``block_timeout`` seconds in vain.
+        """
+        return _AsyncPassage(self)
+
+    def _enter(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
+        if run_clock() is not None:
+            self._run_arrive()
+            return
         with self._mutex:
             waiter = self._arrive(lambda: _Waiter(capture_caller()))
             if waiter is not None:
@@ -226,18 +278,9 @@ class Gate:
                 if not through:
                     self._abandon(waiter)
                     raise TimeoutError(self._timeout_message())
-        try:
-            yield
-        finally:
-            self._leave()
 
-    @asynccontextmanager
-    async def apassage(self) -> AsyncIterator[None]:
-        """Wait without blocking the event loop until this coroutine may pass; leave on exit.
-
-        Raises:
-            TimeoutError: the caller waited ``block_timeout`` seconds in vain.
-        """
+    async def _aenter(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
         loop = asyncio.get_running_loop()
         with self._mutex:
             waiter = self._arrive(
@@ -255,10 +298,47 @@ class Gate:
                 with self._mutex:
                     self._abandon(waiter)
                 raise
+
+    # -- inside an interleavings run ------------------------------------------------
+
+    def _point(self, op: str) -> None:
+        """A scheduling point before a control operation, in a run; nothing outside one."""
+        sched = run_clock()
+        if sched is not None:
+            sched.point(op, self._run_wait)
+
+    def _run_arrive(self) -> None:
+        """A run's caller arrives: a scheduling point, then a wait the scheduler sees.
+
+        No deadline: in a run nothing but the scenario can open the gate, so a
+        caller nobody lets through is a deadlock report naming the gate.
+        """
+        sched = run_clock()
+        assert sched is not None
+        me = sched.point("arrive at", self._run_wait)
+        with self._mutex:
+            waiter = self._arrive(lambda: _Waiter(capture_caller()))
+        if waiter is None:
+            return
         try:
-            yield
-        finally:
-            self._leave()
+            while not waiter.granted:
+                sched.block(me, lambda: waiter.granted, None, "waits at", self._run_wait)
+        except BaseException:
+            with self._mutex:
+                self._abandon(waiter)
+            raise
+
+    def _run_wait_for(self, op: str, predicate: Callable[[], bool], seconds: float) -> bool:
+        """A controlled wait until ``predicate()``, bounded by ``seconds`` of virtual time."""
+        sched = run_clock()
+        assert sched is not None
+        me = sched.point(op, self._run_wait)
+        deadline = sched.now + seconds
+        while not predicate():
+            if deadline <= sched.now:
+                return False
+            sched.block(me, predicate, deadline, op, self._run_wait)
+        return True
 
     # -- internals (all called with the mutex held) ----------------------------
 
@@ -317,3 +397,40 @@ class Gate:
             f"{self.label}: a caller waited {self.block_timeout:g} s and the gate was never "
             "opened for it; call .open() or .release(n) in the test (or raise block_timeout)"
         )
+
+
+class _Passage:
+    """``with gate.passage():`` -- a plain class rather than ``@contextmanager``.
+
+    A timeout raised on entry then has only frames that hide themselves between
+    the user's call and the error: a generator-based context manager would put
+    ``contextlib``'s ``__enter__`` at the top of every such traceback.
+    """
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    def __enter__(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
+        self._gate._enter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._gate._leave()
+
+
+class _AsyncPassage:
+    """``async with gate.apassage():`` -- as :class:`_Passage`, for coroutines."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    async def __aenter__(self) -> None:
+        __tracebackhide__ = True  # a timeout at the gate points at the caller, not at us
+        await self._gate._aenter()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate._leave()

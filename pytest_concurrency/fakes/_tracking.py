@@ -59,6 +59,8 @@ class FakeTracker:
         def tracked(*args: P.args, **kwargs: P.kwargs) -> F:
             return self.track(make(*args, **kwargs))
 
+        # shown as the fixture's value in a failing test's traceback
+        tracked.__qualname__ = tracked.__name__ = self.kind
         return tracked
 
     def finish(self) -> str | None:

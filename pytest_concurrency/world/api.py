@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_count, check_seconds
-from pytest_concurrency.world import scenarios, session_log
+from pytest_concurrency.world import interrupted, scenarios, session_log
 from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
@@ -342,14 +342,35 @@ def run_exploration(
     started = _realtime.perf_counter()
     runs = 0
     distinct: set[int] = set()
-    with _Exclusive(), _installed(settings), session_log.watching(strategy, options.runs) as log:
+    how = (
+        f"seed {reported_seed}"
+        if reported_seed is not None
+        else f"preemption bound {options.preemption_bound}"
+    )
+
+    def replay_of(choices: tuple[int, ...]) -> tuple[str, str]:
+        token = _token(choices, tokens.scenario_tag(scenario), settings)
+        return token, _command(scenario, command, token)
+
+    current = interrupted.InProgress(strategy.name, how, replay_of)
+    with (
+        _Exclusive(),
+        _installed(settings),
+        session_log.watching(strategy, options.runs) as log,
+        interrupted.live(current),
+    ):
         while options.runs is None or runs < options.runs:
             budget = options.time_budget
             if budget is not None and runs and _realtime.perf_counter() - started >= budget:
                 break
             if not strategy.begin_run():
                 break
-            result = run_schedule(returned.target, strategy, settings)
+            current.begin(runs)
+            try:
+                result = run_schedule(returned.target, strategy, settings, on_start=current.started)
+            except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
+                interrupted.note(interrupt, current.describe())
+                raise
             strategy.end_run(len(result.choices))
             runs += 1
             distinct.add(hash(result.choices))

@@ -26,7 +26,7 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._patching import Patcher
-from pytest_concurrency.world import executor, scheduler, threads, vtime
+from pytest_concurrency.world import escapes, executor, scheduler, threads, vtime
 from pytest_concurrency.world.conditions import Barrier, Condition, Event
 from pytest_concurrency.world.locks import Lock, RLock, _OwnedLock
 from pytest_concurrency.world.queues import SimpleQueue
@@ -111,6 +111,7 @@ def install(patcher: Patcher, sched: scheduler.Scheduler, plans: tuple[PatchPlan
     for name, stand_in in vtime.STAND_INS.items():
         patcher.setattr(time, name, stand_in)
     threads.install(patcher)
+    escapes.install(patcher)
     executor.install(patcher, sched)
     for plan in plans:
         plan.apply(patcher, sched)

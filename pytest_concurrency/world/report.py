@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from pytest_concurrency._public import public
 from pytest_concurrency.world.trace import Trace, is_internal, short_path
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 TRACE_LINES_SHOWN = 120
 
 
+@public
 class InterleavingFailure(AssertionError):
     """A schedule of the scenario failed: an assertion, an exception, a deadlock, ...
 
@@ -103,14 +105,17 @@ class WaitEdge:
     in_cycle: bool = False
 
 
+@public
 class Deadlock(InterleavingFailure):
     """Every thread is blocked and no timeout is pending."""
 
 
+@public
 class UncontrolledBlock(InterleavingFailure):
     """A controlled thread blocked (or ran) where the scheduler cannot see it."""
 
 
+@public
 class NondeterministicScenarioError(RuntimeError):
     """The same choices led to different schedules: the scenario depends on something else.
 

@@ -35,6 +35,8 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pytest_concurrency._public import public
+
 PREFIX = "pc"
 VERSION = 1
 #: granularities a token can record, by their index in the mode byte
@@ -57,6 +59,7 @@ SHAPE = (
 )
 
 
+@public
 class ReplayTokenError(ValueError):
     """A replay token that is malformed, from another version, or for another scenario."""
 
