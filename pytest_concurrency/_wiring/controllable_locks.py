@@ -25,7 +25,7 @@ def enabled(config: pytest.Config) -> bool:
         return True
     try:
         return bool(config.getini(_INI))
-    except ValueError:
+    except (ValueError, pytest.UsageError):  # pytest >= 9 raises the UsageError itself
         raise pytest.UsageError(
             f"ini option {_INI} must be a boolean (true/false, yes/no, 1/0), "
             f"got {config.inicfg.get(_INI)!r}"

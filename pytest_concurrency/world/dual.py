@@ -65,7 +65,7 @@ class _Dual:
 
     KIND: ClassVar[str] = "Primitive"
 
-    def __init__(self, real: Any, site: str) -> None:
+    def __init__(self, real: Any, site: object) -> None:
         self._real = real
         self._site = site
         #: (scheduler, twin) of the run that last used it; reset to None when that run ends
@@ -140,10 +140,15 @@ class DualLock(_Dual):
             self._side().release()
 
     def __enter__(self) -> bool:
-        return self.acquire()
+        if _scheduler._ACTIVE is None:  # inlined: ``with lock:`` is the hot path
+            return bool(self._real.acquire())
+        return bool(self._side().acquire())
 
     def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        if _scheduler._ACTIVE is None:
+            self._real.release()
+        else:
+            self._side().release()
 
     def locked(self) -> bool:
         return bool(self._side().locked())
@@ -184,7 +189,7 @@ class DualCondition(_Dual):
     __slots__ = ("_lock",)
     KIND = "Condition"
 
-    def __init__(self, real: Any, site: str, lock: Any) -> None:
+    def __init__(self, real: Any, site: object, lock: Any) -> None:
         super().__init__(real, site)
         #: the dual lock it was made with, if any (its twin is the twin Condition's lock)
         self._lock = lock
@@ -321,8 +326,40 @@ class DualBarrier(_Dual):
         return Barrier(sched, real.parties, real._action, real._timeout, name)
 
 
-def _site(frame: FrameType) -> str:
-    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+#: module name -> stdlib or harness (asked at every creation)
+_FOREIGN: dict[str, bool] = {}
+
+
+class _Site:
+    """Where a dual-mode primitive was made, resolved to ``file.py:line`` only when shown.
+
+    Reading ``frame.f_lineno`` scans the code's line table; creating a lock
+    should not pay for a name that is only needed if a run uses it.
+    """
+
+    __slots__ = ("_code", "_offset")
+
+    def __init__(self, frame: FrameType) -> None:
+        self._code = frame.f_code
+        self._offset = frame.f_lasti
+
+    def __str__(self) -> str:
+        line = next(
+            (row for start, end, row in self._code.co_lines() if start <= self._offset < end),
+            None,
+        )
+        return f"{os.path.basename(self._code.co_filename)}:{line or '?'}"
+
+
+def _site(frame: FrameType) -> _Site:
+    return _Site(frame)
+
+
+def _foreign(module: str) -> bool:
+    foreign = _FOREIGN.get(module)
+    if foreign is None:
+        foreign = _FOREIGN[module] = is_foreign_module(module)
+    return foreign
 
 
 def _lock_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -362,8 +399,7 @@ def create(name: str, frame: FrameType, args: tuple[Any, ...], kwargs: dict[str,
         from pytest_concurrency.world.patching import THREADING_FACTORIES
 
         return THREADING_FACTORIES[name][1](*args, **kwargs)
-    caller = str(frame.f_globals.get("__name__", ""))
-    if is_foreign_module(caller):
+    if _foreign(str(frame.f_globals.get("__name__", ""))):
         if name == "Condition":
             return _real_condition(args, kwargs)[0]
         return real_factory(*args, **kwargs)
