@@ -409,6 +409,17 @@ def create(name: str, frame: FrameType, args: tuple[Any, ...], kwargs: dict[str,
     return dual_kind(real_factory(*args, **kwargs), _site(frame))
 
 
+def twin_lock_argument(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``Condition(lock)`` arguments made inside a run: a dual-mode lock becomes its twin."""
+    if "lock" in kwargs and isinstance(kwargs["lock"], _Dual):
+        return args, {**kwargs, "lock": kwargs["lock"].twin()}
+    if args and isinstance(args[0], _Dual):
+        return (args[0].twin(), *args[1:]), kwargs
+    return args, kwargs
+
+
 class _DualFactory(type):
     """Metaclass of the factories installed as ``threading.Lock`` and friends.
 
@@ -512,5 +523,6 @@ __all__ = [
     "install",
     "installed",
     "is_dual",
+    "twin_lock_argument",
     "uninstall",
 ]

@@ -49,6 +49,8 @@ class _Factory(type):
                 # the session-wide opt-in: what outlives the run is dual-mode, as outside runs
                 return dual.create(cls.__name__, sys._getframe(1), args, kwargs)
             return cls._real(*args, **kwargs)
+        if cls.__name__ == "Condition":  # over a dual-mode lock: over its twin for this run
+            args, kwargs = dual.twin_lock_argument(args, kwargs)
         return cls._controlled(sched, *args, **kwargs)
 
     def __instancecheck__(cls, instance: Any) -> bool:

@@ -33,6 +33,7 @@ _rlock = threading.RLock()
 _cond = threading.Condition(_lock)
 _ready = threading.Event()
 _ready.set()
+_idle = threading.Event()
 _slots = threading.BoundedSemaphore(2)
 _slots.acquire()
 _barrier = threading.Barrier(2)
@@ -237,6 +238,30 @@ def test_a_thread_the_run_does_not_control_gets_the_real_lock(dual: types.Module
         helper.join(10)
     # the run's twin for the scenario; the real lock for the outsider
     assert sorted(kinds) == [("outside", "lock"), ("scenario", "Lock")]
+
+
+def test_a_condition_made_in_a_run_over_a_dual_lock_uses_its_twin(
+    dual: types.ModuleType,
+) -> None:
+    seen: list[bool] = []
+
+    def scenario() -> None:
+        for cond in (threading.Condition(dual._lock), threading.Condition(lock=dual._rlock)):
+            with cond:
+                cond.notify_all()
+        seen.append(threading.Condition(dual._lock)._lock is dual._lock._side())  # type: ignore[attr-defined]
+
+    explore(scenario, runs=2)
+    assert seen == [True, True]
+
+
+def test_the_fake_clock_still_drives_waits_on_dual_primitives(dual: types.ModuleType) -> None:
+    from pytest_concurrency.fake_clock import FakeClock
+
+    with FakeClock() as clock:
+        start = clock.monotonic()
+        assert dual._idle.wait(2) is False  # a timed wait in the test's thread: autojumps
+        assert clock.monotonic() == start + 2
 
 
 def test_patch_leaves_dual_primitives_to_themselves(dual: types.ModuleType) -> None:
