@@ -51,6 +51,49 @@ _RealLockType = type(_realtime.allocate_lock())
 _RealRLockType = type(_realtime.RLock())
 
 
+#: ident -> thread of a run's controlled threads still alive when their run ended (abandoned:
+#: blocked where the run could not reach them). Such a thread may hold a twin; letting it
+#: fall through to the real primitive would release a real lock it never acquired.
+_ABANDONED: dict[int, threading.Thread] = {}
+
+
+def _unwind_if_abandoned(ident: int) -> None:
+    """An abandoned thread of a finished run touches a dual primitive: it unwinds instead."""
+    thread = _ABANDONED.get(ident)
+    if thread is not None and thread.ident == ident and _realtime.thread_is_alive(thread):
+        raise Abort
+    _ABANDONED.pop(ident, None)  # its ident now belongs to another thread
+
+
+class _RunEnd:
+    """A patch whose undoing, at the very end of a run, notes the threads it abandoned."""
+
+    __slots__ = ("_sched",)
+
+    def __init__(self) -> None:
+        self._sched: Scheduler | None = None
+
+    @property
+    def sched(self) -> Scheduler | None:
+        return self._sched
+
+    @sched.setter
+    def sched(self, value: Scheduler | None) -> None:
+        ended, self._sched = self._sched, value
+        if value is None and ended is not None:
+            for ident, record in list(ended.by_ident.items()):
+                if _realtime.thread_is_alive(record.thread):
+                    _ABANDONED[ident] = record.thread
+        for ident, thread in list(_ABANDONED.items()):  # forget the ones that have ended
+            if not _realtime.thread_is_alive(thread):
+                del _ABANDONED[ident]
+
+
+def watch_run(patcher: Patcher, sched: Scheduler) -> None:
+    """Called as a run is installed: when ``patcher`` restores, its abandoned threads are noted."""
+    patcher.setattr(_RunEnd(), "sched", sched)
+
+
 def _held_rlock(lock: Any) -> bool:
     if lock.acquire(False):
         lock.release()
@@ -74,7 +117,10 @@ class _Dual:
     def _side(self) -> Any:
         """What this call acts on: the run's twin for a controlled thread, else the real one."""
         sched = _scheduler._ACTIVE
-        if sched is None or _get_ident() not in sched.by_ident:
+        ident = _get_ident()
+        if _ABANDONED and ident in _ABANDONED:
+            _unwind_if_abandoned(ident)
+        if sched is None or ident not in sched.by_ident:
             return self._real
         twin = self._twin
         if twin is not None and twin[0] is sched:
@@ -129,23 +175,23 @@ class DualLock(_Dual):
     KIND = "Lock"
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if _scheduler._ACTIVE is None:  # the fast path: no run in progress
+        if _scheduler._ACTIVE is None and not _ABANDONED:  # the fast path: no run, no leftover
             return bool(self._real.acquire(blocking, timeout))
         return bool(self._side().acquire(blocking, timeout))
 
     def release(self) -> None:
-        if _scheduler._ACTIVE is None:
+        if _scheduler._ACTIVE is None and not _ABANDONED:
             self._real.release()
         else:
             self._side().release()
 
     def __enter__(self) -> bool:
-        if _scheduler._ACTIVE is None:  # inlined: ``with lock:`` is the hot path
+        if _scheduler._ACTIVE is None and not _ABANDONED:  # inlined: the hot path
             return bool(self._real.acquire())
         return bool(self._side().acquire())
 
     def __exit__(self, *exc_info: object) -> None:
-        if _scheduler._ACTIVE is None:
+        if _scheduler._ACTIVE is None and not _ABANDONED:
             self._real.release()
         else:
             self._side().release()
@@ -525,4 +571,5 @@ __all__ = [
     "is_dual",
     "twin_lock_argument",
     "uninstall",
+    "watch_run",
 ]

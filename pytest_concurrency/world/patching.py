@@ -115,6 +115,7 @@ def install(patcher: Patcher, sched: scheduler.Scheduler, plans: tuple[PatchPlan
         patcher.setattr(time, name, stand_in)
     threads.install(patcher)
     executor.install(patcher, sched)
+    dual.watch_run(patcher, sched)
     made: dict[int, Any] = {}
     patcher.setattr(sys.modules[__name__], "_RUN_TWINS", made)
     patcher.setattr(sys.modules[__name__], "RUN_PLANS", plans)

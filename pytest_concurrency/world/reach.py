@@ -252,6 +252,10 @@ class _Walker:
                 self._namespace(obj, dict(vars(obj)), where, depth, "class")
         elif depth == 0 or not is_foreign_module(_home(obj)):
             self._instance(obj, where, depth)
+            kind = type(obj)
+            if depth <= 1 and not is_foreign_module(kind.__module__):
+                # the attributes it reads through its class (``self._lock`` of a class attribute)
+                self.walk(kind, kind.__qualname__, depth + 1)
 
     def _visit(
         self, owner: Any, value: Any, where: str, depth: int, make: Callable[[], Slot]
@@ -273,8 +277,8 @@ class _Walker:
         for name, value in list(namespace.items()):
             if name.startswith("__") and name.endswith("__") and name != "__wrapped__":
                 continue
-            if top and _imported(value, self.root_module):
-                continue
+            if top and not self.swappable(value) and _imported(value, self.root_module):
+                continue  # another module's function or class (an imported factory is swapped)
             place = f"{where}.{name}"
             if kind == "module":
                 holder = f"the global {place}"

@@ -302,3 +302,9 @@ def test_the_advice_never_repeats_a_patch_already_applied() -> None:
     assert "pass captured_locks_app to" not in message
     assert "pass its module or object to interleavings.patch" not in message
     assert "--interleavings-controllable-locks" in message
+
+
+def test_an_instance_brings_its_class_attributes() -> None:
+    registry = app.Registry()
+    assert "Registry._lock" in PatchPlan(registry).names
+    assert "Registry._lock" in PatchPlan(registry.add).names  # through the bound method

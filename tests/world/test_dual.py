@@ -210,6 +210,29 @@ def test_a_dual_lock_held_outside_the_run_fails_it_clearly(dual: types.ModuleTyp
     explore(lambda: dual.read_then_write(), runs=1)  # free again: fine
 
 
+def test_a_thread_its_run_abandoned_never_touches_the_real_lock(dual: types.ModuleType) -> None:
+    outside = _realtime.allocate_lock()  # a lock no run controls
+    outside.acquire()
+    threads: list[threading.Thread] = []
+
+    def scenario() -> None:
+        threads.append(threading.current_thread())
+        with dual._lock:  # the run's twin
+            outside.acquire()  # blocks for real: the run gives up and abandons the thread
+
+    try:
+        with pytest.raises(UncontrolledBlock):
+            explore(scenario, runs=1, uncontrolled_timeout=0.3)
+        assert dual._lock.acquire(blocking=False)  # the real lock is free: this thread takes it
+        outside.release()  # the abandoned thread wakes up and leaves its ``with`` block
+        threads[0].join(5)
+        assert not threads[0].is_alive()
+        assert dual._lock._real.locked()  # it unwound without releasing this thread's hold
+    finally:
+        if dual._lock._real.locked():
+            dual._lock._real.release()
+
+
 def test_a_thread_the_run_does_not_control_gets_the_real_lock(dual: types.ModuleType) -> None:
     from pytest_concurrency.world import scheduler
     from pytest_concurrency.world.api import checkpoint
