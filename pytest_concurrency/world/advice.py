@@ -61,7 +61,13 @@ def blocked_on(frame: FrameType | None) -> list[Any]:
             continue
         values = list(frame.f_locals.values())
         names = frame.f_code.co_names
-        values += [frame.f_globals[name] for name in names if name in frame.f_globals]
+        named = [frame.f_globals[name] for name in names if name in frame.f_globals]
+        values += named
+        for value in named:  # ``with _LOCKS[key]:``: the items of a global container
+            if isinstance(value, dict):
+                values += list(value.values())[:50]
+            elif isinstance(value, (list, tuple)):
+                values += list(value)[:50]
         for value in values:
             if _is_real_primitive(value) and id(value) not in seen:
                 seen.add(id(value))
@@ -163,7 +169,12 @@ def _found(value: Any, holders: list[reach.Slot], patched: frozenset[str]) -> st
     ]
     modules = sorted({_module_of(slot) for slot in holders})
     fresh = [module for module in modules if module not in patched]
-    if fresh:
+    if all(not slot.swappable for slot in holders):
+        lines.append(
+            f"  - patch() does not swap primitives kept inside dicts, lists or tuples: create "
+            f"the {kind} inside the scenario, or"
+        )
+    elif fresh:
         targets = ", ".join(fresh)
         lines.append(
             f"  - pass {targets} to interleavings.patch(...) (or explore(..., patch=[{targets}])): "

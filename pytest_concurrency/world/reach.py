@@ -34,6 +34,10 @@ from pytest_concurrency._patching import Patcher
 #: levels of references followed below the target (a module's global is level 1)
 MAX_DEPTH = 4
 
+#: containers looked into by the failure advice (their first items only)
+_CONTAINERS: tuple[type, ...] = (dict, list, tuple)
+_CONTAINER_ITEMS = 50
+
 #: values that can neither be nor hold a primitive
 _LEAVES: tuple[type, ...] = (
     type(None),
@@ -74,6 +78,9 @@ def is_harness_module(name: str) -> bool:
 
 class Slot:
     """An assignable place holding an object: read it, or swap it through a Patcher."""
+
+    #: False for a place that is only reported (an item of a container)
+    swappable: bool = True
 
     where: str
     #: the object the slot belongs to (a module, function, instance, partial)
@@ -149,6 +156,21 @@ class KeywordDefaultSlot(Slot):
         )
 
 
+class ContainerSlot(Slot):
+    """An item of a dict, list or tuple: reported where a primitive is, never swapped."""
+
+    swappable = False
+
+    def __init__(self, owner: Any, where: str, holder: str) -> None:
+        self.owner, self.where, self.holder = owner, where, holder
+
+    def get(self) -> Any:
+        raise LookupError("a container item is only reported, never read back")
+
+    def swap(self, patcher: Patcher, value: Any) -> None:
+        raise TypeError("patch() does not swap primitives inside containers")
+
+
 class _PartialState:
     """A ``partial``'s state as one assignable attribute, so a Patcher can swap and restore it."""
 
@@ -219,8 +241,11 @@ def describe(value: Any) -> str:
 
 
 class _Walker:
-    def __init__(self, swappable: Callable[[Any], bool], root: Any) -> None:
+    def __init__(
+        self, swappable: Callable[[Any], bool], root: Any, containers: bool = False
+    ) -> None:
         self.swappable = swappable
+        self.containers = containers
         self.seen: set[int] = set()
         self.slots: list[Slot] = []
         self.root_module = root.__name__ if isinstance(root, types.ModuleType) else ""
@@ -262,8 +287,28 @@ class _Walker:
     ) -> None:
         if self.swappable(value):
             self.slots.append(make())
+        elif self.containers and isinstance(value, _CONTAINERS):
+            self._container(value, where, depth + 1)
         elif not isinstance(value, _LEAVES):
             self.walk(value, where, depth + 1)
+
+    def _container(self, container: Any, where: str, depth: int) -> None:
+        """Looking, not swapping: a dict's or list's items (for the failure advice only)."""
+        if id(container) in self.seen or depth > MAX_DEPTH:
+            return
+        self.seen.add(id(container))
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, value in list(items)[:_CONTAINER_ITEMS]:
+            place = f"{where}[{key!r}]"
+            self._visit(
+                container,
+                value,
+                place,
+                depth,
+                lambda place=place: ContainerSlot(  # type: ignore[misc]
+                    container, place, f"{place}, an item of a {type(container).__name__}"
+                ),
+            )
 
     def _namespace(
         self,
@@ -391,9 +436,15 @@ def _attributes(obj: Any) -> Iterator[tuple[str, Any]]:
                     continue
 
 
-def find_slots(target: Any, prefix: str, swappable: Callable[[Any], bool]) -> list[Slot]:
-    """Every slot reachable from ``target`` that holds a swappable object, in a stable order."""
-    walker = _Walker(swappable, target)
+def find_slots(
+    target: Any, prefix: str, swappable: Callable[[Any], bool], *, containers: bool = False
+) -> list[Slot]:
+    """Every slot reachable from ``target`` that holds a swappable object, in a stable order.
+
+    ``containers=True`` also looks inside dicts, lists and tuples -- to say where a
+    primitive is, never to swap it there (a container is the user's data).
+    """
+    walker = _Walker(swappable, target, containers)
     walker.walk(target, prefix, 0)
     return walker.slots
 
@@ -402,7 +453,8 @@ def holders_of(value: Any, roots: list[tuple[Any, str]]) -> list[Slot]:
     """The slots, reachable from ``roots`` (object, name), that hold exactly ``value``."""
     found: list[Slot] = []
     for root, name in roots:
-        for slot in find_slots(root, name, lambda candidate: candidate is value):
+        found_here = find_slots(root, name, lambda candidate: candidate is value, containers=True)
+        for slot in found_here:
             slot.root = name
             found.append(slot)
     return found

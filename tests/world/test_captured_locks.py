@@ -299,6 +299,8 @@ def test_the_advice_names_the_decorator_wrapper_holding_the_lock() -> None:
 
 def test_the_advice_never_repeats_a_patch_already_applied() -> None:
     message = _uncontrolled(_two_threads(app.bump_from_table), trace=[app], patch=[app])
+    assert "is held in: captured_locks_app._TABLE['bump'], an item of a dict" in message
+    assert "does not swap primitives kept inside dicts" in message
     assert "pass captured_locks_app to" not in message
     assert "pass its module or object to interleavings.patch" not in message
     assert "--interleavings-controllable-locks" in message

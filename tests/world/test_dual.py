@@ -415,6 +415,41 @@ def test_locks_imported_by_the_root_conftest_are_dual_too(pytester: pytest.Pytes
     result.assert_outcomes(passed=1)
 
 
+def test_an_in_process_session_puts_the_real_classes_back(pytester: pytest.Pytester) -> None:
+    originals = {name: getattr(threading, name) for name in _NAMES}
+    _project(pytester, "DualLock")
+    result = pytester.runpytest_inprocess(
+        "-p", "no:randomly", "--interleavings-controllable-locks", "-k", "real_outside"
+    )
+    result.assert_outcomes(passed=1)
+    assert all(getattr(threading, name) is originals[name] for name in _NAMES)
+    assert not dual_mode.installed()
+
+
+def test_under_the_opt_in_the_fixed_twin_passes_dfs_to_exhaustion(
+    pytester: pytest.Pytester,
+) -> None:
+    dual_mode.install()
+    try:
+        vocab = types.ModuleType("vocab_in_process")
+        exec(compile(_VOCAB, "vocab.py", "exec"), vocab.__dict__)
+    finally:
+        dual_mode.uninstall()  # the objects stay dual-mode; new ones would be real
+
+    def scenario(load: object) -> None:
+        vocab.calls.clear()
+        load.cache_clear()  # type: ignore[attr-defined]
+        _twice(lambda: load("k"))  # type: ignore[operator]
+        assert vocab.calls == ["k"], "stampede"
+
+    for granularity in ("sync", "line"):
+        options: dict[str, object] = {"strategy": "dfs", "runs": None, "granularity": granularity}
+        with pytest.raises(InterleavingFailure, match="stampede"):
+            explore(lambda: scenario(vocab.load), **options)  # type: ignore[arg-type]
+        result = explore(lambda: scenario(vocab.load_fixed), **options)  # type: ignore[arg-type]
+        assert result.exhausted and result.schedules_run > 10
+
+
 def test_a_bad_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ninterleavings_controllable_locks = sometimes\n")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
