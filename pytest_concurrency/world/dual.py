@@ -488,6 +488,11 @@ class _DualFactory(type):
             return super().__instancecheck__(instance)
         return isinstance(instance, cls._types)
 
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        if "_types" not in cls.__dict__:
+            return super().__subclasscheck__(subclass)
+        return super().__subclasscheck__(subclass) or issubclass(subclass, cls._types)
+
 
 def _factory(name: str) -> type:
     real, dual_kind = _KINDS[name]

@@ -146,6 +146,8 @@ def test_the_standard_library_keeps_real_primitives(dual: types.ModuleType) -> N
 
     flag = Flag()
     assert type(flag) is Flag and isinstance(flag, Flag) and isinstance(flag, threading.Event)
+    assert issubclass(Flag, threading.Event) and issubclass(_realtime.Event, threading.Event)
+    assert not issubclass(int, threading.Event)
     flag.set()
     assert flag.wait(0)
 
