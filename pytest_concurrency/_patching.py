@@ -8,11 +8,14 @@ when an earlier restore raised, even on ``KeyboardInterrupt``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 _MISSING: Any = object()
+#: the target of an entry that is a callback to run on restore (see :meth:`Patcher.defer`)
+_CALLBACK: Any = object()
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,19 @@ class Patcher:
         self._entries.append(_Entry(target, name, _original(target, name)))
         setattr(target, name, value)
 
+    def defer(self, callback: Callable[[], object]) -> None:
+        """Run ``callback()`` on restore, in its place among the patches (newest first)."""
+        self._entries.append(_Entry(_CALLBACK, "", callback))
+
     def restore(self) -> None:
         """Undo every patch, newest first; re-raise the first failure after trying them all."""
         first_error: BaseException | None = None
         while self._entries:
             entry = self._entries.pop()
             try:
-                if entry.original is _MISSING:
+                if entry.target is _CALLBACK:
+                    entry.original()
+                elif entry.original is _MISSING:
                     delattr(entry.target, entry.name)
                 else:
                     setattr(entry.target, entry.name, entry.original)

@@ -16,53 +16,46 @@ asyncio's timers. Scope and driver rules: see ``docs/guide/fake-clock.md`` and
 
 from __future__ import annotations
 
-import math
-import numbers
 import time as _time_module
 from collections.abc import Iterable
 from datetime import datetime as _datetime
 from datetime import timezone
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
-from pytest_concurrency._clock import asyncio_patches, scoped, threading_patches
+from pytest_concurrency._checks import check_seconds
+from pytest_concurrency._clock import asyncio_patches, run_driver, scoped, threading_patches
 from pytest_concurrency._clock.captured import SCANNER, FakeClockWarning
-from pytest_concurrency._clock.datetime_bridge import DatetimeBridge
+from pytest_concurrency._clock.datetime_bridge import DATETIME_RANGE, DatetimeBridge
 from pytest_concurrency._clock.harness import ModuleRules
 from pytest_concurrency._clock.scope import Scope
-from pytest_concurrency._clock.timeline import Epoch, Timeline
+from pytest_concurrency._clock.timeline import Epoch, Timeline, WallRange
 from pytest_concurrency._clock.waiter import PendingWait
 from pytest_concurrency._patching import Patcher
+
+if TYPE_CHECKING:
+    from pytest_concurrency.world.scheduler import Scheduler
 
 __all__ = ["FakeClock", "FakeClockWarning", "PendingWait"]
 
 
-def _seconds(value: object, name: str, *, allow_negative: bool = False) -> float:
-    """``value`` as finite float seconds, or a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of seconds (int or float), got {value!r}")
-    seconds = float(value)
-    if not math.isfinite(seconds):
-        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
-    if seconds < 0 and not allow_negative:
-        raise ValueError(
-            f"{name} must be >= 0 (the fake clock never goes backwards), got {value!r}"
-        )
-    return seconds
-
-
-def _wall_ns(start: _datetime | float | None) -> int:
+def _wall_ns(start: _datetime | float | None, allowed: WallRange) -> int:
+    """``start`` as epoch nanoseconds, checked against the wall times the clock can show."""
     if start is None:
         return _realtime.time_ns()
     if isinstance(start, _datetime):
         aware = start if start.tzinfo is not None else start.replace(tzinfo=timezone.utc)
-        return round(aware.timestamp() * 1e9)
-    try:
-        return round(_seconds(start, "start", allow_negative=True) * 1e9)
-    except TypeError:
-        raise TypeError(
-            f"start must be a datetime (naive means UTC) or epoch seconds, got {start!r}"
-        ) from None
+        seconds = aware.timestamp()
+    else:
+        try:
+            seconds = check_seconds("start", start, allow_negative=True)
+        except TypeError:
+            raise TypeError(
+                f"start must be a datetime (naive means UTC) or epoch seconds, got {start!r}"
+            ) from None
+    allowed.check_start(seconds, start)
+    return round(seconds * 1e9)
 
 
 class FakeClock:
@@ -99,32 +92,43 @@ class FakeClock:
         for name in extra:
             if not isinstance(name, str) or not name:
                 raise TypeError(f"real_modules must hold module names (str), got {name!r}")
-        resume = _seconds(resume_timeout, "resume_timeout")
-        if resume == 0:
-            raise ValueError("resume_timeout must be > 0 seconds of real time")
+        resume = check_seconds("resume_timeout", resume_timeout, allow_zero=False)
+        allowed = DATETIME_RANGE if datetime else WallRange()
         epoch = Epoch(
             monotonic_ns=_realtime.monotonic_ns(),
-            wall_ns=_wall_ns(start),
+            wall_ns=_wall_ns(start, allowed),
             perf_ns=_realtime.perf_counter_ns(),
         )
-        self._timeline = Timeline(epoch, resume_timeout=resume)
+        self._timeline = Timeline(epoch, resume_timeout=resume, wall_range=allowed)
         self._fake_datetime = datetime
         self._rules = ModuleRules(extra)
         self._patcher: Patcher | None = None
         self._bridge: DatetimeBridge | None = None
         self._patched: tuple[tuple[str, str], ...] = ()
+        self._start_given = start is not None
+        #: the timeline of its own, while this clock drives a run's clock instead
+        self._own_timeline: Timeline | None = None
 
     # -- installing ---------------------------------------------------------------------
 
     @property
     def installed(self) -> bool:
         """True between :meth:`install` and :meth:`uninstall`."""
-        return self._patcher is not None
+        return self._patcher is not None or self._own_timeline is not None
 
     def install(self) -> FakeClock:
-        """Start driving time and waits; the calling thread becomes the driver."""
+        """Start driving time and waits; the calling thread becomes the driver.
+
+        In a thread of an interleavings run the run already owns time and every
+        wait: the clock then patches nothing and drives the run's clock (see
+        :mod:`pytest_concurrency._clock.run_driver`).
+        """
         if self.installed:
             raise RuntimeError("this FakeClock is already installed")
+        sched = scoped.run_clock()
+        if sched is not None:
+            self._drive_run(sched)
+            return self
         if scoped.installed() is not None:
             raise RuntimeError(
                 "another FakeClock is already installed; uninstall it before installing "
@@ -166,6 +170,11 @@ class FakeClock:
         time. Untimed waits go on waiting for their notification. A no-op when
         not installed.
         """
+        own = self._own_timeline
+        if own is not None:
+            self._own_timeline = None
+            self._timeline = own
+            return
         patcher, bridge = self._patcher, self._bridge
         if patcher is None:
             return
@@ -181,6 +190,15 @@ class FakeClock:
             finally:
                 if bridge is not None:
                     bridge.stop()
+
+    def _drive_run(self, sched: Scheduler) -> None:
+        """Become a driver of the run's clock: readings and ``advance`` are the run's."""
+        if self._start_given:
+            sched.set_wall_time(self._timeline.wall())
+        if self._fake_datetime:
+            run_driver.fake_datetime(sched, self._rules.freezegun_ignore())
+        self._own_timeline = self._timeline
+        self._timeline = run_driver.RunTimeline(sched)  # type: ignore[assignment]
 
     def __enter__(self) -> FakeClock:
         return self.install()
@@ -227,17 +245,18 @@ class FakeClock:
         runs concurrently: use :meth:`wait_for_sleepers` to wait until they are
         parked again.
         """
-        amount = _seconds(seconds, "seconds")
+        amount = check_seconds("seconds", seconds)
         return self._timeline.advance_by(amount, wait_resumed=True)
 
     def advance_to(self, monotonic_value: float) -> float:
         """Move virtual ``monotonic()`` to ``monotonic_value`` (not earlier than now)."""
-        target = _seconds(monotonic_value, "monotonic_value", allow_negative=True)
+        target = check_seconds("monotonic_value", monotonic_value, allow_negative=True)
         if target < self._timeline.now:
             raise ValueError(
                 f"monotonic_value must be >= the current virtual monotonic() "
                 f"{self._timeline.now!r} (the fake clock never goes backwards), got {target!r}"
             )
+        self._timeline.check_move(target, "monotonic_value", target)
         return self._timeline.advance_to(target, wait_resumed=True)
 
     def advance_to_next(self) -> float | None:
@@ -262,7 +281,7 @@ class FakeClock:
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be an int >= 0, got {count!r}")
-        limit = _seconds(timeout, "timeout")
+        limit = check_seconds("timeout", timeout)
         return self._timeline.wait_for_sleepers(count, limit)
 
     @property

@@ -16,8 +16,9 @@ def pytest_concurrency_interleaving_failure(
 ) -> None:
     """Called whenever an interleaving exploration fails inside a test.
 
-    ``failure`` carries ``token`` (the replay token), ``trace`` (one line per
-    step), ``strategy`` and ``schedules_run``; the scenario's own exception is
-    ``failure.__cause__``. Use it to upload tokens, annotate CI runs, or file
-    regressions. Return values are ignored.
+    ``failure`` carries ``token`` (the replay token), ``command`` (the command
+    line that replays it), ``trace`` (one line per step), ``strategy`` and
+    ``schedules_run``, and for a deadlock ``wait_for`` (the wait-for graph); the
+    scenario's own exception is ``failure.__cause__``. Use it to upload tokens,
+    annotate CI runs, or file regressions. Return values are ignored.
     """

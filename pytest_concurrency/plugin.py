@@ -21,6 +21,7 @@ _WIRING_MODULES = (
     "pytest_concurrency._wiring.clock",
     "pytest_concurrency._wiring.leaks",
     "pytest_concurrency._wiring.interleavings",
+    "pytest_concurrency._wiring.reports",
     "pytest_concurrency._wiring.controllable_locks",
 )
 
@@ -71,6 +72,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="TOKEN",
         help="replay exactly one schedule, from the token a failure printed.",
+    )
+    group.addoption(
+        "--interleavings-report",
+        dest="interleavings_report",
+        default=None,
+        metavar="DIR",
+        help="write one self-contained HTML page per failing exploration into DIR.",
+    )
+    parser.addini(
+        "interleavings_report", "directory for the failure pages (as --interleavings-report)"
     )
     group.addoption(
         "--interleavings-controllable-locks",

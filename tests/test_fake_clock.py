@@ -103,8 +103,16 @@ def test_advance_to_next_is_none_when_nobody_waits() -> None:
         ({"datetime": "yes"}, TypeError, "datetime must be True or False"),
         ({"real_modules": "mypkg"}, TypeError, "real_modules must be an iterable"),
         ({"real_modules": [3]}, TypeError, "real_modules must hold module names"),
-        ({"resume_timeout": 0}, ValueError, "resume_timeout must be > 0"),
-        ({"resume_timeout": -1}, ValueError, "resume_timeout must be >= 0"),
+        (
+            {"resume_timeout": 0},
+            ValueError,
+            "resume_timeout must be a finite number of seconds > 0",
+        ),
+        (
+            {"resume_timeout": -1},
+            ValueError,
+            "resume_timeout must be a finite number of seconds > 0",
+        ),
     ],
 )
 def test_constructor_rejects_bad_arguments(
@@ -112,6 +120,69 @@ def test_constructor_rejects_bad_arguments(
 ) -> None:
     with pytest.raises(error, match=match):
         FakeClock(**kwargs)
+
+
+#: epoch seconds just past what datetime can show (year 9999), and far past it
+_DATETIME_MAX = dt.datetime.max.replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("start", "error", "match"),
+    [
+        (1e300, ValueError, r"start must be within 0001-01-03 to 9999-12-29 UTC"),
+        (_DATETIME_MAX + 1e6, ValueError, r"start must be within 0001-01-03 to 9999-12-29 UTC"),
+        (-1e12, ValueError, r"start must be within 0001-01-03 to 9999-12-29 UTC"),
+        (dt.datetime.max, ValueError, r"start must be within 0001-01-03 to 9999-12-29 UTC"),
+        (float("nan"), ValueError, "start must be a finite number"),
+        (float("inf"), ValueError, "start must be a finite number"),
+        (True, TypeError, "start must be a datetime"),
+    ],
+)
+def test_start_must_be_a_time_datetime_can_show(start: Any, error: type, match: str) -> None:
+    with pytest.raises(error, match=match) as info:
+        FakeClock(start=start)
+    if error is ValueError and "within" in match:
+        assert "datetime=False" in str(info.value)  # what to do about it
+
+
+def test_without_datetime_start_only_needs_a_countable_time() -> None:
+    assert FakeClock(start=1e12, datetime=False).time() == 1e12
+    with pytest.raises(ValueError, match=r"start must be within -1.8e\+299 to 1.8e\+299"):
+        FakeClock(start=1e300, datetime=False)
+
+
+@pytest.mark.parametrize("move", ["advance", "advance_to"])
+def test_time_cannot_move_past_what_datetime_can_show(move: str) -> None:
+    with FakeClock() as clock:
+        before = (clock.monotonic(), clock.time(), dt.datetime.now())
+        target = 1e12 if move == "advance" else clock.monotonic() + 1e12
+        name = "seconds" if move == "advance" else "monotonic_value"
+        with pytest.raises(ValueError, match=f"{name}=.* past the end of its range") as info:
+            getattr(clock, move)(target)
+        assert "9999-12-29 UTC" in str(info.value)
+        assert (clock.monotonic(), clock.time(), dt.datetime.now()) == before  # nothing lost
+        clock.advance(1e10)  # 2300-odd: fine
+        assert dt.datetime.now().year > 2300
+
+
+def test_the_driver_sleeping_past_datetime_s_range_is_refused() -> None:
+    with FakeClock() as clock:
+        before = clock.monotonic()
+        with pytest.raises(ValueError, match=r"seconds=1000000000000.0 would move"):
+            time.sleep(1e12)
+        assert clock.monotonic() == before
+
+
+def test_without_datetime_only_uncountable_moves_are_refused() -> None:
+    clock = FakeClock(datetime=False)
+    clock.advance(1e12)
+    before = clock.monotonic()
+    with pytest.raises(ValueError, match=r"seconds=1e\+300 would move"):
+        clock.advance(1e300)
+    with pytest.raises(ValueError, match=r"monotonic_value=1e\+300 would move"):
+        clock.advance_to(1e300)
+    assert clock.monotonic() == before
+    assert clock.monotonic_ns() > 0 and clock.time_ns() > 0
 
 
 def test_wait_for_sleepers_rejects_bad_arguments() -> None:

@@ -68,7 +68,8 @@ def _line_of(source: str, needle: str) -> int:
 
 def test_fixtures_hold_and_release_callers(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_clean=CLEAN)
-    result = run(pytester, "--strict-markers", "-W", "error")
+    # pytest-asyncio (a dev dependency) warns at startup when no ini sets its loop scope
+    result = run(pytester, "--strict-markers", "-W", "error", "-p", "no:asyncio")
     result.assert_outcomes(passed=2)
 
 

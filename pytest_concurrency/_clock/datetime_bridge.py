@@ -12,10 +12,23 @@ the modules of its ignore list (the harness, this package).
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pytest_concurrency._clock.timeline import WallRange
+from pytest_concurrency._patching import Patcher
+
 _real_datetime = datetime  # captured before freezegun swaps ``datetime.datetime``
+
+#: the wall times ``datetime`` can show in every time zone while it is faked: its own
+#: range, years 1 to 9999, less two days at each end for the UTC offsets
+DATETIME_RANGE = WallRange(
+    _real_datetime(1, 1, 3, tzinfo=timezone.utc).timestamp(),
+    _real_datetime(9999, 12, 29, tzinfo=timezone.utc).timestamp(),
+    "0001-01-03 to 9999-12-29 UTC",
+    "what datetime can show; FakeClock(datetime=False) fakes time.* only, without that limit",
+)
 
 
 def local_offset(wall: float) -> timedelta:
@@ -54,3 +67,27 @@ class DatetimeBridge:
 
 def _utc(wall: float) -> datetime:
     return _real_datetime.fromtimestamp(wall, timezone.utc)
+
+
+def follow_run(patcher: Patcher, run_clock: Any) -> None:
+    """While freezegun is frozen, make ``datetime.now()`` in a run's threads read the run's clock.
+
+    freezegun's fakes ask ``freezegun.api.get_current_time()`` (a module global,
+    looked up at every call) for the frozen instant; for a controlled thread of
+    the run it becomes the run's virtual wall time, so ``datetime.now()``
+    starts where the fake clock around the exploration stood and moves with
+    the run's sleeps and timeouts. ``run_clock()`` returns the run's clock for
+    a controlled caller, else None. Nothing to do when freezegun is not in use.
+    """
+    api = sys.modules.get("freezegun.api")
+    if api is None:
+        return
+    original = api.get_current_time
+
+    def get_current_time() -> datetime:
+        clock = run_clock()
+        if clock is None:
+            return original()  # type: ignore[no-any-return]
+        return _utc(clock.wall_time()).replace(tzinfo=None)
+
+    patcher.setattr(api, "get_current_time", get_current_time)

@@ -14,23 +14,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-#: top-level packages of the test harness: pytest, its plugins, tools that measure the run
-HARNESS_PACKAGES: frozenset[str] = frozenset(
-    {
-        "_pytest",
-        "pytest",
-        "pluggy",
-        "pytest_timeout",
-        "xdist",
-        "execnet",
-        "pytest_concurrency",
-        "coverage",
-        "freezegun",
-        "hypothesis",
-        "_hypothesis_pytestplugin",
-        "pytest_cov",
-    }
-)
+from pytest_concurrency import _harness
+
+#: top-level packages of the test harness (the one list: :mod:`pytest_concurrency._harness`)
+HARNESS_PACKAGES = _harness.HARNESS_PACKAGES
 
 #: parts of harness packages that are *users* of the clock: this package's demo
 #: and benchmarks start threads and sleep exactly like a test would

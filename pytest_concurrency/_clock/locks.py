@@ -23,6 +23,7 @@ from pytest_concurrency import _realtime
 from pytest_concurrency._clock import scoped
 from pytest_concurrency._clock.waiter import Outcome, RealWaiter, Waiter
 from pytest_concurrency._lockctx import AcquireReleaseContext
+from pytest_concurrency._stdlib.args import lock_timeout
 
 _RealLockType = _thread.LockType
 _RealRLock = _realtime.RLock
@@ -93,11 +94,7 @@ def park_on(
 
 
 def _check_acquire_args(blocking: bool, timeout: float) -> None:
-    # the C lock's own rules and messages
-    if not blocking and timeout != -1:
-        raise ValueError("can't specify a timeout for a non-blocking call")
-    if timeout < 0 and timeout != -1:
-        raise ValueError("timeout value must be a non-negative number")
+    lock_timeout(blocking, timeout)  # the C lock's own rules and messages
 
 
 class VirtualLock(AcquireReleaseContext):

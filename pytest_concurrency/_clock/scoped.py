@@ -10,6 +10,16 @@ Each call answers three questions, cheapest first: is a clock installed, is the
 calling thread in its scope, and is the calling module one that keeps real time
 (pytest, its plugins: see :mod:`.harness`)? Only a "yes, yes, no" gets virtual
 time.
+
+They are also the explorer's: when the answer is not virtual time, each asks
+whether the caller is a controlled thread of an interleavings run, and then the
+run's scheduler is the clock (:mod:`pytest_concurrency._time.clock`). A run's
+threads are never in a fake clock's scope (the run starts them, not the
+clock's ``Thread.start``), so the order of the two questions only decides who
+pays for them: the fake clock's hot path is unchanged. So there is one
+table of time replacements, :data:`REPLACEMENTS`, whoever drives the time, and
+a module that captured ``from time import monotonic`` follows the run and the
+fake clock alike.
 """
 
 from __future__ import annotations
@@ -20,10 +30,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency.world import scheduler as _run
 
 if TYPE_CHECKING:
     from pytest_concurrency._clock.harness import ModuleRules
     from pytest_concurrency._clock.timeline import Timeline
+    from pytest_concurrency.world.scheduler import Scheduler
 
 _timeline: Timeline | None = None
 _rules: ModuleRules | None = None
@@ -39,6 +51,15 @@ _real_perf_counter_ns = _realtime.perf_counter_ns
 _real_time = _realtime.time
 _real_time_ns = _realtime.time_ns
 _real_sleep = _realtime.sleep
+_get_ident = _realtime.get_ident
+
+
+def run_clock() -> Scheduler | None:
+    """The run's scheduler when the caller is one of its controlled threads."""
+    sched = _run._ACTIVE
+    if sched is not None and _get_ident() in sched.by_ident:
+        return sched
+    return None
 
 
 def activate(timeline: Timeline, rules: ModuleRules) -> None:
@@ -112,32 +133,50 @@ def _for_caller() -> Timeline | None:
 
 def monotonic() -> float:
     timeline = _for_caller()
-    return _real_monotonic() if timeline is None else timeline.now
+    if timeline is not None:
+        return timeline.now
+    sched = run_clock()
+    return _real_monotonic() if sched is None else sched.now
 
 
 def monotonic_ns() -> int:
     timeline = _for_caller()
-    return _real_monotonic_ns() if timeline is None else timeline.monotonic_ns()
+    if timeline is not None:
+        return timeline.monotonic_ns()
+    sched = run_clock()
+    return _real_monotonic_ns() if sched is None else round(sched.now * 1e9)
 
 
 def perf_counter() -> float:
     timeline = _for_caller()
-    return _real_perf_counter() if timeline is None else timeline.perf()
+    if timeline is not None:
+        return timeline.perf()
+    sched = run_clock()
+    return _real_perf_counter() if sched is None else sched.perf_time()
 
 
 def perf_counter_ns() -> int:
     timeline = _for_caller()
-    return _real_perf_counter_ns() if timeline is None else timeline.perf_ns()
+    if timeline is not None:
+        return timeline.perf_ns()
+    sched = run_clock()
+    return _real_perf_counter_ns() if sched is None else round(sched.perf_time() * 1e9)
 
 
 def time() -> float:
     timeline = _for_caller()
-    return _real_time() if timeline is None else timeline.wall()
+    if timeline is not None:
+        return timeline.wall()
+    sched = run_clock()
+    return _real_time() if sched is None else sched.wall_time()
 
 
 def time_ns() -> int:
     timeline = _for_caller()
-    return _real_time_ns() if timeline is None else timeline.wall_ns()
+    if timeline is not None:
+        return timeline.wall_ns()
+    sched = run_clock()
+    return _real_time_ns() if sched is None else round(sched.wall_time() * 1e9)
 
 
 def sleep(secs: object) -> None:
@@ -145,11 +184,18 @@ def sleep(secs: object) -> None:
 
     Anything the real ``sleep`` would reject (negative, NaN, infinite, not a
     number) or treat specially (zero: just yield) goes to the real one, so the
-    errors and the ``sleep(0)`` behaviour are the standard library's own.
+    errors and the ``sleep(0)`` behaviour are the standard library's own. In a
+    thread of an interleavings run it is the run's controlled sleep.
     """
     timeline = _for_caller()
-    if timeline is None or not isinstance(secs, numbers.Real):
+    if timeline is None:
+        sched = run_clock()
+        if sched is not None:
+            _run_sleep(sched, secs)
+            return None
         return _real_sleep(secs)  # type: ignore[arg-type]  # its TypeError is the right one
+    if not isinstance(secs, numbers.Real):
+        return _real_sleep(secs)  # type: ignore[arg-type]
     seconds = float(secs)
     if not math.isfinite(seconds) or seconds <= 0:
         return _real_sleep(seconds)
@@ -157,7 +203,19 @@ def sleep(secs: object) -> None:
     return None
 
 
-#: ``time`` attribute name -> the scoped stand-in installed for it
+def _run_sleep(sched: Scheduler, secs: object) -> None:
+    """``time.sleep`` in a run: a scheduling point, then blocked until ``now + secs``."""
+    if isinstance(secs, bool) or not isinstance(secs, (int, float)):
+        raise TypeError(f"'{type(secs).__name__}' object cannot be interpreted as a number")
+    if secs < 0:
+        raise ValueError("sleep length must be non-negative")
+    me = sched.point("sleep", f"{secs:g} s")
+    if secs > 0:
+        sched.block(me, None, sched.now + secs, "sleep", None)
+
+
+#: ``time`` attribute name -> its stand-in: the one table of time replacements, installed
+#: by the fake clock and by every interleavings run
 REPLACEMENTS = {
     "monotonic": monotonic,
     "monotonic_ns": monotonic_ns,

@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_concurrency._clock import scoped
 from pytest_concurrency._clock.locks import WaitList, clock_now, park_on
+from pytest_concurrency._stdlib.args import queue_timeout
 
 _RealSimpleQueue = queue.SimpleQueue
 
@@ -36,8 +37,7 @@ class VirtualSimpleQueue:
         self.put(item)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        if timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        queue_timeout(block, timeout)
         items = self._items
         end = None if timeout is None else clock_now() + timeout
         while True:

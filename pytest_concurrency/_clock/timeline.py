@@ -23,6 +23,7 @@ import _thread
 import heapq
 import itertools
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,6 +56,32 @@ def _slack(value: float) -> float:
     return 4 * math.ulp(value)
 
 
+#: the largest magnitude of seconds (an epoch, or time elapsed) whose nanosecond count is
+#: still a finite float: no fake clock reading can go beyond it
+MAX_SECONDS = sys.float_info.max / 1e9
+
+
+@dataclass(frozen=True)
+class WallRange:
+    """The virtual wall times (``time()``, epoch seconds) a clock can show, and what limits them.
+
+    Checked where time is given or moved (``start``, ``advance``), so that a
+    reading never fails later, far from the call that caused it.
+    """
+
+    earliest: float = -MAX_SECONDS
+    latest: float = MAX_SECONDS
+    #: the range in words, for messages
+    text: str = f"{-MAX_SECONDS:.3g} to {MAX_SECONDS:.3g} epoch seconds"
+    #: why it ends there
+    why: str = "the fake clock cannot count nanoseconds beyond that"
+
+    def check_start(self, seconds: float, given: object) -> None:
+        """Refuse a start time (epoch seconds) outside the range, naming ``start``."""
+        if not self.earliest <= seconds <= self.latest:
+            raise ValueError(f"start must be within {self.text} ({self.why}), got {given!r}")
+
+
 @dataclass(frozen=True)
 class Epoch:
     """The real readings the virtual clocks start from; all three move together.
@@ -79,8 +106,12 @@ class Epoch:
 class Timeline:
     """Virtual monotonic time, the deadline heap, parking, advancing and autojump."""
 
-    def __init__(self, epoch: Epoch, *, resume_timeout: float) -> None:
+    def __init__(
+        self, epoch: Epoch, *, resume_timeout: float, wall_range: WallRange | None = None
+    ) -> None:
         self.epoch = epoch
+        #: where time may move (see :meth:`check_move`)
+        self.wall_range = wall_range if wall_range is not None else WallRange()
         self.now = epoch.monotonic
         self.resume_timeout = resume_timeout
         #: called (under the lock) with the new time whenever time moves: datetime follows
@@ -113,6 +144,21 @@ class Timeline:
 
     def perf_ns(self) -> int:
         return self.epoch.perf_ns + self.epoch.elapsed_ns(self.now)
+
+    # -- the Clock protocol (pytest_concurrency._time.clock) -----------------------------
+
+    def current_time(self) -> float:
+        return self.now
+
+    def wall_time(self) -> float:
+        return self.wall()
+
+    def perf_time(self) -> float:
+        return self.perf()
+
+    def deadline_to_sleep_time(self, deadline: float) -> float:
+        """Virtual seconds left until ``deadline``: a non-driver waits for real at most that."""
+        return max(0.0, deadline - self.now)
 
     # -- installation -----------------------------------------------------------------
 
@@ -291,10 +337,30 @@ class Timeline:
         return now
 
     def advance_by(self, seconds: float, *, wait_resumed: bool) -> float:
-        """Move time forward by ``seconds`` (already validated)."""
+        """Move time forward by ``seconds`` (a finite number >= 0), within :attr:`wall_range`."""
         with self._lock:
             target = self.now + seconds
+            self.check_move(target, "seconds", seconds)
         return self.advance_to(target, wait_resumed=wait_resumed)
+
+    def check_move(self, target: float, name: str, given: float) -> None:
+        """Refuse moving monotonic time to ``target`` if a reading could not follow it there.
+
+        ``name=given`` is the argument that asked for the move, for the message.
+        Nothing changes when the move is refused.
+        """
+        epoch = self.epoch
+        elapsed = target - epoch.monotonic
+        wall = epoch.wall_ns / 1e9 + elapsed
+        allowed = self.wall_range
+        if abs(elapsed) <= MAX_SECONDS and wall <= allowed.latest:
+            return
+        left = allowed.latest - self.wall()
+        raise ValueError(
+            f"{name}={given!r} would move the fake clock's time() past the end of its range, "
+            f"{allowed.text} ({allowed.why}): it can move {left:.6g} seconds more at most, "
+            f"to monotonic() {self.now + left:.6g}"
+        )
 
     def sleep(self, seconds: float) -> None:
         """``time.sleep`` in scope: the driver moves time, any other thread parks on it."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import shlex
+import sys
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,12 @@ class _Defaults:
 
 
 _DEFAULTS = pytest.StashKey[_Defaults]()
+#: an async test body, kept before an async plugin swaps it for its own loop's runner
+_BODY = pytest.StashKey[Any]()
+#: True while the marker explores the test body (its fixture must not explore too)
+_MARKED_RUN = pytest.StashKey[bool]()
+#: the message of a marker-plus-fixture exploration, once one was attempted
+_MISUSE = pytest.StashKey[str]()
 
 
 def _int_setting(config: pytest.Config, name: str, *, minimum: int | None) -> int | None:
@@ -107,8 +114,10 @@ class Interleavings:
     whose scenario recorded that token replays it instead of exploring.
     """
 
-    def __init__(self, item: pytest.Item) -> None:
+    def __init__(self, item: pytest.Item, *, marker: bool = False) -> None:
         self._item = item
+        #: the runner of an ``@pytest.mark.interleavings`` body (not the fixture)
+        self._marker = marker
         self._defaults = item.config.stash[_DEFAULTS]
         self._plans: list[PatchPlan] = []
         self._explored = False
@@ -131,10 +140,9 @@ class Interleavings:
         __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
-        if self._defaults.runs is not None:
-            options.setdefault("runs", self._defaults.runs)
-        if self._defaults.seed is not None:
-            options.setdefault("seed", self._defaults.seed)
+        self._not_inside_the_marker("explore")
+        defaults = self._defaults
+        options = api.with_session_defaults(options, runs=defaults.runs, seed=defaults.seed)
         explore_options = self._options(options)
         self._explored = True
         token = self._defaults.replay
@@ -157,6 +165,8 @@ class Interleavings:
         __tracebackhide__ = True  # pytest shows the user's frames, not ours
         from pytest_concurrency.world import api
 
+        self._not_inside_the_marker("replay")
+        api.check_replay_options(options)
         self._reported(
             functools.partial(
                 api.run_replay, scenario, token, self._options(options), command=self._command
@@ -171,8 +181,27 @@ class Interleavings:
         created = ExploreOptions.create(**options, patch=targets)
         return dataclasses.replace(created, patch=tuple(self._plans) + created.patch)
 
+    def _not_inside_the_marker(self, call: str) -> None:
+        """Inside an ``@pytest.mark.interleavings`` body: remember the misuse, refuse the call."""
+        if not self._marker and self._item.stash.get(_MARKED_RUN, False):
+            self._item.stash[_MISUSE] = (
+                f"{self._item.nodeid}: use @pytest.mark.{_MARKER} or interleavings.{call}(), "
+                f"not both: the marker already runs the test body once per schedule, and an "
+                f"exploration cannot run inside one of its schedules. Drop the marker to "
+                f"{call} a scenario with the fixture, or call the scenario directly in the "
+                "marked body."
+            )
+            raise RuntimeError(self._item.stash[_MISUSE])
+
     def _command(self, token: str) -> str:
-        return f"pytest {shlex.quote(self._item.nodeid)} --interleavings-replay={token}"
+        return " ".join(
+            [
+                "pytest",
+                shlex.quote(self._item.nodeid),
+                *map(shlex.quote, _selecting_options(self._item)),
+                f"--interleavings-replay={token}",
+            ]
+        )
 
     def _reported(self, call: Callable[[], Any]) -> Any:
         __tracebackhide__ = True  # pytest shows the user's frames, not ours
@@ -181,6 +210,7 @@ class Interleavings:
         try:
             return call()
         except InterleavingFailure as failure:
+            _refuse_misuse(self._item)
             # on the test's report too (JUnit XML <property>), for CI gates that read reports
             self._item.user_properties.append(("interleavings_replay_token", failure.token))
             self._item.config.hook.pytest_concurrency_interleaving_failure(
@@ -246,6 +276,166 @@ def _shared_fixtures(item: pytest.Function) -> list[str]:
     return shared
 
 
+def _refuse_misuse(item: pytest.Item) -> None:
+    """The marker's body called the fixture's explore/replay: a usage error, not a finding."""
+    __tracebackhide__ = True
+    misuse = item.stash.get(_MISUSE, None)
+    if misuse is not None:
+        raise pytest.fail.Exception(misuse, pytrace=False) from None
+
+
+def _selecting_options(item: pytest.Item) -> list[str]:
+    """Command-line options without which ``item``'s node id would not exist.
+
+    pytest-repeat's ``--count=N`` makes the ``[2-3]`` ids; a ``repeat`` marker
+    makes them without it.
+    """
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "__pytest_repeat_step_number" in params and item.get_closest_marker("repeat") is None:
+        return [f"--count={item.config.getoption('count')}"]
+    return []
+
+
+def _async_host(item: pytest.Function) -> str | None:
+    """The async test plugin that would run this ``async def`` test's body, if any."""
+    if "anyio_backend" in item.fixturenames:
+        return "anyio"
+    if item.get_closest_marker("asyncio") and item.config.pluginmanager.has_plugin("asyncio"):
+        return "pytest-asyncio"
+    return None
+
+
+def _async_fixtures(item: pytest.Function) -> list[str]:
+    """The async fixtures the test needs, directly or through other fixtures."""
+    from pytest_concurrency.world.aio.hosts import is_async_function
+
+    definitions = item._fixtureinfo.name2fixturedefs
+    return [
+        name
+        for name in item.fixturenames
+        if definitions.get(name) and is_async_function(definitions[name][-1].func)
+    ]
+
+
+def _check_token(item: pytest.Function) -> None:
+    """Before the test runs: refuse a replay token known to belong to another test."""
+    token = item.config.stash[_DEFAULTS].replay
+    if token is None:
+        return
+    from pytest_concurrency.world import owners
+
+    marked = item.get_closest_marker(_MARKER) is not None
+    if not marked and "interleavings" not in item.fixturenames:
+        return
+    problem = owners.foreign_token(
+        token,
+        test=item.nodeid,
+        body=item.obj if marked else None,
+        test_function=item.obj,
+        others=_other_tests(item),
+    )
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+def _other_tests(item: pytest.Function) -> dict[str, object]:
+    """The test functions of the item's module and of the session, by node id."""
+    tests: dict[str, object] = {}
+    prefix = item.nodeid.split("::")[0]
+    for name, value in vars(item.module).items():
+        if name.startswith("test") and callable(value):
+            tests[f"{prefix}::{name}"] = value
+        elif name.startswith("Test") and isinstance(value, type):
+            for attr, member in vars(value).items():
+                if attr.startswith("test") and callable(member):
+                    tests[f"{prefix}::{name}::{attr}"] = member
+    for other in item.session.items:
+        if isinstance(other, pytest.Function):
+            tests.setdefault(other.nodeid.split("[")[0], other.function)
+    tests.pop(item.nodeid.split("[")[0], None)
+    return tests
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Refuse, before the test runs, what an interleavings test cannot do.
+
+    A replay token known to belong to another test; for an ``async def`` body
+    that an async plugin would run on its own loop: async fixtures (bound to
+    that loop) and, after the fixtures are set up, an anyio backend other than
+    plain asyncio. The body itself is kept, to be explored on the controlled loop.
+    """
+    if not isinstance(item, pytest.Function):
+        return (yield)
+    _check_token(item)
+    host = None
+    if item.get_closest_marker(_MARKER) is not None:
+        from pytest_concurrency.world.aio import hosts
+
+        host = _async_host(item) if hosts.is_async_function(item.obj) else None
+        if host is not None:
+            refusal = hosts.unexplorable_fixtures(item.nodeid, host, _async_fixtures(item))
+            if refusal is not None:
+                pytest.fail(refusal, pytrace=False)
+            item.stash[_BODY] = item.obj
+    result = yield
+    if host == "anyio":
+        refusal = hosts.unexplorable_backend(item.nodeid, item.funcargs.get("anyio_backend"))
+        if refusal is not None:
+            pytest.fail(refusal, pytrace=False)
+    return result
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's thread method ends the process at the timeout, raising nothing:
+    for a test that explores, print first how far the exploration got."""
+    if getattr(settings, "method", None) != "thread" or not _explores(item):
+        return None  # pytest-timeout sets its own timer
+    import threading
+
+    from pytest_timeout import timeout_timer  # type: ignore[import-untyped,unused-ignore]
+
+    def expired() -> None:
+        from pytest_concurrency.world.interrupted import in_progress
+
+        text = in_progress()
+        if text is not None:
+            sys.stderr.write(text + "\n")  # shown with the captured output it dumps
+        timeout_timer(item, settings)
+
+    timer = threading.Timer(settings.timeout, expired)
+    timer.name = f"pytest_timeout {item.nodeid}"
+    timer.daemon = True
+
+    def cancel() -> None:
+        timer.cancel()
+        timer.join()
+
+    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # what pytest-timeout calls
+    timer.start()
+    return True
+
+
+def _explores(item: pytest.Item) -> bool:
+    return item.get_closest_marker(_MARKER) is not None or "interleavings" in getattr(
+        item, "fixturenames", ()
+    )
+
+
+def _body(item: pytest.Function) -> Any:
+    """The test body to explore: the collected ``async def`` one if an async plugin
+    swapped it for a runner of its own loop (pytest-asyncio does, at call time)."""
+    current = item.obj
+    kept = item.stash.get(_BODY, None)
+    if kept is not None and kept is not current:
+        from pytest_concurrency.world.aio.hosts import is_async_function
+
+        if not is_async_function(current):
+            return kept
+    return current
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, None]:
     """Run an ``@pytest.mark.interleavings`` test body once per explored schedule."""
@@ -274,15 +464,25 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
                 f"fixture(s) {', '.join(shared)} are set up once and shared by every schedule"
             )
         )
-    # an ``async def`` body works too, without an asyncio plugin: the wrapper is
-    # synchronous and explore() runs the coroutine on its controlled loop
+    # an ``async def`` body is explored as it is, whether or not an asyncio plugin
+    # is installed: the wrapper is synchronous (so pytest-asyncio's and anyio's
+    # runners leave it alone) and explore() runs the coroutine on its controlled loop
     original = pyfuncitem.obj
-    runner = Interleavings(pyfuncitem)
+    body = _body(pyfuncitem)
+    runner = Interleavings(pyfuncitem, marker=True)
 
-    @functools.wraps(original)
+    @functools.wraps(body)
     def explored(*args: Any, **kwargs: Any) -> None:
-        runner.explore(functools.partial(original, *args, **kwargs), **marker.kwargs)
+        __tracebackhide__ = True
+        pyfuncitem.stash[_MARKED_RUN] = True
+        try:
+            result = runner.explore(functools.partial(body, *args, **kwargs), **marker.kwargs)
+        finally:
+            pyfuncitem.stash[_MARKED_RUN] = False
+        _refuse_misuse(pyfuncitem)
         runner.finish()
+        # a pass says what it covered (JUnit XML <property>, for CI tools)
+        pyfuncitem.user_properties.append(("interleavings_schedules_run", result.schedules_run))
 
     pyfuncitem.obj = explored
     try:

@@ -18,6 +18,7 @@ from pytest_concurrency.demo.zoo import ZooBug
 from pytest_concurrency.demo.zoo.aio_zoo import AIO_ZOO, options
 from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.report import InterleavingFailure
+from pytest_concurrency.world.strategies import uses
 
 TITLE = "asyncio interleavings"
 
@@ -50,7 +51,8 @@ def _found(bug: ZooBug) -> Outcome:
     started = _realtime.perf_counter()
     for strategy in _STRATEGIES:
         try:
-            explore(bug.load().buggy, strategy=strategy, runs=_RUNS, seed=1, **options(bug))
+            seeded: dict[str, Any] = {"seed": 1} if uses(strategy, "seed") else {}
+            explore(bug.load().buggy, strategy=strategy, runs=_RUNS, **seeded, **options(bug))
         except InterleavingFailure as failure:
             counts.append(f"{strategy} {failure.schedules_run}")
             if not detail:

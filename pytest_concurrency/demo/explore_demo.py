@@ -8,11 +8,14 @@ bound 2) without a failure.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_concurrency import _realtime
 from pytest_concurrency.demo import Outcome
 from pytest_concurrency.demo.zoo import ZOO, ZooBug
 from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.report import InterleavingFailure
+from pytest_concurrency.world.strategies import uses
 
 TITLE = "Interleaving explorer: the bug zoo"
 
@@ -26,8 +29,15 @@ def _hunt(bug: ZooBug) -> Outcome:
     spent = 0.0
     for strategy in _STRATEGIES:
         started = _realtime.perf_counter()
+        seeded: dict[str, Any] = {"seed": 1} if uses(strategy, "seed") else {}
         try:
-            explore(module.buggy, strategy=strategy, runs=_RUNS, seed=1, patch=bug.patch_targets())
+            explore(
+                module.buggy,
+                strategy=strategy,
+                runs=_RUNS,
+                patch=bug.patch_targets(),
+                **seeded,
+            )
         except InterleavingFailure as failure:
             spent += _realtime.perf_counter() - started
             summary = str(failure).splitlines()[0]

@@ -11,6 +11,13 @@ Why not ``threading.Condition``: the fake clock and the controlled world swap
 raw locks from :mod:`pytest_concurrency._realtime` and the small
 :class:`_RealCondition` below.
 
+Inside an interleavings run the scheduler owns every wait: a caller blocked at
+the gate is then a blocked thread the scheduler sees (it waits on the gate's
+state, with no real lock), ``open()``/``release()`` are scheduling points that
+make it runnable again, and ``wait_for_callers``/``wait_idle`` are controlled
+waits on the run's virtual time. A gate nobody in the run opens is a deadlock
+that names it, not a hang. Every other caller keeps the real-lock path.
+
 Permits are handed over directly: ``release(n)`` gives each permit to the
 longest-waiting caller, or banks it for the next to arrive. A woken caller
 therefore never competes with newcomers, which is what makes ``release(n)``
@@ -26,8 +33,9 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_count, check_seconds
+from pytest_concurrency._clock.scoped import run_clock
 from pytest_concurrency.fakes._callers import BlockedCaller, capture_caller
-from pytest_concurrency.fakes._checks import check_count, check_seconds
 
 _LockType = Any  # ``_thread.LockType``: not nameable in annotations on every version
 _TIMEOUT_MAX = 24 * 3600.0  # below _thread.TIMEOUT_MAX everywhere
@@ -69,6 +77,29 @@ class _RealCondition:
         for sleeper in self._sleepers:
             sleeper.release()
         self._sleepers.clear()
+
+
+class _RunWait:
+    """The gate as a run's scheduler sees it: what a blocked caller waits on."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    def label(self) -> str:
+        return self._gate.label
+
+    def holder(self) -> None:
+        return None
+
+    def deadlock_summary(self) -> str:
+        gate = self._gate
+        return (
+            f"deadlock: {gate.blocked} caller(s) wait at {gate.label} ({gate.summary()}) and "
+            "no thread of the scenario can open it any more; call .open() or .release(n) "
+            "from a thread of the scenario"
+        )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -118,6 +149,7 @@ class Gate:
         self._queue: deque[_Waiter] = deque()
         self._in_flight = 0
         self._max_in_flight = 0
+        self._run_wait = _RunWait(self)
 
     # -- state ---------------------------------------------------------------
 
@@ -162,17 +194,20 @@ class Gate:
 
     def open(self) -> None:
         """Let every waiting caller through, and every later one until :meth:`close`."""
+        self._point("open")
         with self._mutex:
             self._open_locked()
 
     def close(self) -> None:
         """Make later callers wait again. Banked permits are kept."""
+        self._point("close")
         with self._mutex:
             self._open = False
 
     def release(self, n: int = 1) -> None:
         """Let exactly ``n`` callers through: those waiting first, then the next to arrive."""
         check_count("n", n)
+        self._point("release")
         with self._mutex:
             for _ in range(n):
                 self._hand_over_permit()
@@ -187,12 +222,16 @@ class Gate:
         """
         check_count("n", n)
         seconds = check_seconds("timeout", timeout, allow_zero=True)
+        if run_clock() is not None:
+            return self._run_wait_for("wait_for_callers", lambda: self._in_flight >= n, seconds)
         with self._mutex:
             return self._changed.wait_for(lambda: self._in_flight >= n, seconds)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no caller is in flight; False if some still are after ``timeout`` s."""
         seconds = check_seconds("timeout", timeout, allow_zero=True)
+        if run_clock() is not None:
+            return self._run_wait_for("wait_idle", lambda: self._in_flight == 0, seconds)
         with self._mutex:
             return self._changed.wait_for(lambda: self._in_flight == 0, seconds)
 
@@ -215,6 +254,13 @@ class Gate:
         Raises:
             TimeoutError: the caller waited ``block_timeout`` seconds in vain.
         """
+        if run_clock() is not None:
+            self._run_arrive()
+            try:
+                yield
+            finally:
+                self._leave()
+            return
         with self._mutex:
             waiter = self._arrive(lambda: _Waiter(capture_caller()))
             if waiter is not None:
@@ -259,6 +305,47 @@ class Gate:
             yield
         finally:
             self._leave()
+
+    # -- inside an interleavings run ------------------------------------------------
+
+    def _point(self, op: str) -> None:
+        """A scheduling point before a control operation, in a run; nothing outside one."""
+        sched = run_clock()
+        if sched is not None:
+            sched.point(op, self._run_wait)
+
+    def _run_arrive(self) -> None:
+        """A run's caller arrives: a scheduling point, then a wait the scheduler sees.
+
+        No deadline: in a run nothing but the scenario can open the gate, so a
+        caller nobody lets through is a deadlock report naming the gate.
+        """
+        sched = run_clock()
+        assert sched is not None
+        me = sched.point("arrive at", self._run_wait)
+        with self._mutex:
+            waiter = self._arrive(lambda: _Waiter(capture_caller()))
+        if waiter is None:
+            return
+        try:
+            while not waiter.granted:
+                sched.block(me, lambda: waiter.granted, None, "waits at", self._run_wait)
+        except BaseException:
+            with self._mutex:
+                self._abandon(waiter)
+            raise
+
+    def _run_wait_for(self, op: str, predicate: Callable[[], bool], seconds: float) -> bool:
+        """A controlled wait until ``predicate()``, bounded by ``seconds`` of virtual time."""
+        sched = run_clock()
+        assert sched is not None
+        me = sched.point(op, self._run_wait)
+        deadline = sched.now + seconds
+        while not predicate():
+            if deadline <= sched.now:
+                return False
+            sched.block(me, predicate, deadline, op, self._run_wait)
+        return True
 
     # -- internals (all called with the mutex held) ----------------------------
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_seconds
 from pytest_concurrency.fakes._callers import BlockedCaller
-from pytest_concurrency.fakes._checks import check_seconds
 from pytest_concurrency.fakes._gated import GateControls
 
 P = ParamSpec("P")

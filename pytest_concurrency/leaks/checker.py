@@ -16,11 +16,11 @@ Checkers nest: finish them in the reverse order of their starts.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from types import TracebackType
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_seconds
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.leaks.core import Leak, LeakReport
 from pytest_concurrency.leaks.kinds import ALL, detector_for, parse_kinds
@@ -29,14 +29,6 @@ from pytest_concurrency.leaks.registries import RegistryWatcher, Watch
 
 #: seconds a check waits, by default, for threads and processes that are finishing
 DEFAULT_GRACE = 0.5
-
-
-def _validate_grace(grace: float) -> float:
-    if isinstance(grace, bool) or not isinstance(grace, (int, float)):
-        raise TypeError(f"grace must be a number of seconds, got {type(grace).__name__}")
-    if not math.isfinite(grace) or grace < 0:
-        raise ValueError(f"grace must be a finite number of seconds >= 0, got {grace!r}")
-    return float(grace)
 
 
 class LeakChecker:
@@ -50,7 +42,7 @@ class LeakChecker:
 
     def __init__(self, kinds: str | Iterable[str] = ALL, *, grace: float = DEFAULT_GRACE) -> None:
         self.kinds = parse_kinds(kinds)
-        self.grace = _validate_grace(grace)
+        self.grace = check_seconds("grace", grace)
         self.report: LeakReport | None = None
         self._detectors = [detector_for(kind) for kind in self.kinds]
         self._registries = RegistryWatcher()
@@ -87,7 +79,7 @@ class LeakChecker:
             raise RuntimeError("finish() called before start()")
         if self.report is not None:
             return self.report
-        wait = self.grace if grace is None else _validate_grace(grace)
+        wait = self.grace if grace is None else check_seconds("grace", grace)
         deadline = _realtime.monotonic() + wait
         leaks: list[Leak] = []
         notes: list[str] = []

@@ -24,13 +24,13 @@ from functools import cache
 from types import FrameType
 from typing import NamedTuple
 
-from pytest_concurrency import _callsite
+from pytest_concurrency import _callsite, _harness
 
 #: how many frames a creation stack keeps (innermost first)
 STACK_LIMIT = 6
 
 #: the test runner: the creation stack ends where these frames begin
-_RUNNER_PACKAGES = ("_pytest", "pluggy")
+_RUNNER_PACKAGES = _harness.RUNNER_PACKAGES
 
 
 def in_packages(module: str, packages: Iterable[str]) -> bool:

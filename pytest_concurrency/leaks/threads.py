@@ -26,7 +26,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ClassVar
 
-from pytest_concurrency import _realtime
+from pytest_concurrency import _harness, _realtime
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.leaks import stacks
 from pytest_concurrency.leaks.core import Findings, Leak
@@ -37,7 +37,7 @@ HARNESS_THREAD_PREFIX = "pytest-concurrency"
 #: pytest-timeout names its ``--timeout-method=thread`` timer ``"pytest_timeout <nodeid>"``
 _HARNESS_NAME_PREFIXES = (HARNESS_THREAD_PREFIX, "pytest_timeout ")
 #: packages whose threads belong to the test run, not to the code under test
-HARNESS_PACKAGES = ("pytest_timeout", "xdist", "execnet")
+HARNESS_PACKAGES = _harness.THREAD_STARTERS
 
 
 def _unwrap(target: object) -> object:

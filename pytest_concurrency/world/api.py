@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_count, check_seconds
+from pytest_concurrency.world import interrupted, scenarios, session_log
 from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
@@ -32,7 +34,9 @@ from pytest_concurrency.world.strategies import (
     STRATEGIES,
     ExplorationStrategy,
     ReplayStrategy,
+    check_strategy_options,
     make_strategy,
+    uses,
 )
 from pytest_concurrency.world.threads import SpawnHandle, spawn
 from pytest_concurrency.world.timers import TIMER_MODES
@@ -42,6 +46,7 @@ __all__ = [
     "ExploreOptions",
     "ExploreResult",
     "SpawnHandle",
+    "check_replay_options",
     "checkpoint",
     "explore",
     "patch_current_run",
@@ -50,6 +55,7 @@ __all__ = [
     "run_replay",
     "spawn",
     "token_matches",
+    "with_session_defaults",
 ]
 
 #: one exploration at a time per process: the patches are process-wide
@@ -76,20 +82,18 @@ class ExploreResult:
     elapsed: float
 
 
-def _int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+class _Unset:
+    """The value of a strategy option the caller did not give."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<the strategy's default>"
 
 
-def _seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0 seconds, got {value}")
-    return float(value)
+#: the default of ``seed``, ``depth`` and ``preemption_bound``: tells an option the
+#: caller wrote (checked against the strategy) from one left out, whatever its value
+_UNSET: Any = _Unset()
 
 
 def _plans(patch: Any) -> tuple[PatchPlan, ...]:
@@ -125,9 +129,9 @@ class ExploreOptions:
         *,
         strategy: str = "pct",
         runs: int | None = 1000,
-        seed: int | None = None,
-        depth: int = 3,
-        preemption_bound: int = 2,
+        seed: int | None = _UNSET,
+        depth: int = _UNSET,
+        preemption_bound: int = _UNSET,
         time_budget: float | None = None,
         max_steps: int = 20_000,
         uncontrolled_timeout: float = 2.0,
@@ -138,25 +142,41 @@ class ExploreOptions:
         timers: str = "autojump",
         inject_cancel: int = 0,
     ) -> ExploreOptions:
-        """Check every argument, naming it and what is allowed when it is wrong."""
+        """Check every argument, naming it and what is allowed when it is wrong.
+
+        ``seed``, ``depth`` and ``preemption_bound`` are each read by some
+        strategies only: one given to a strategy that does not read it is an
+        error, not silently ignored.
+        """
         if strategy not in STRATEGIES:
             valid = ", ".join(repr(name) for name in STRATEGIES)
             raise ValueError(f"strategy must be one of {valid}, got {strategy!r}")
+        written = {"seed": seed, "depth": depth, "preemption_bound": preemption_bound}
+        check_strategy_options(
+            strategy, {name: value for name, value in written.items() if value is not _UNSET}
+        )
+        seed = cls.seed if seed is _UNSET else seed
+        depth = cls.depth if depth is _UNSET else depth
+        preemption_bound = cls.preemption_bound if preemption_bound is _UNSET else preemption_bound
         if runs is not None:
-            _int("runs", runs, 1)
+            check_count("runs", runs, minimum=1)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
-        _int("depth", depth, 1)
-        _int("preemption_bound", preemption_bound, 0)
-        budget = None if time_budget is None else _seconds("time_budget", time_budget)
+        check_count("depth", depth, minimum=1)
+        check_count("preemption_bound", preemption_bound, minimum=0)
+        budget = (
+            None
+            if time_budget is None
+            else check_seconds("time_budget", time_budget, allow_zero=False)
+        )
         if runs is None and budget is None and strategy != "dfs":
             raise ValueError("runs=None (no limit) needs a time_budget, or strategy='dfs'")
-        _int("max_steps", max_steps, 1)
+        check_count("max_steps", max_steps, minimum=1)
         if thread_errors not in ("fail", "ignore"):
             raise ValueError(f"thread_errors must be 'fail' or 'ignore', got {thread_errors!r}")
         _choice("granularity", granularity, GRANULARITIES)
         _choice("timers", timers, TIMER_MODES)
-        _int("inject_cancel", inject_cancel, 0)
+        check_count("inject_cancel", inject_cancel)
         if trace is not None and granularity == "sync":
             raise ValueError(
                 "trace= selects the code traced line by line: it needs granularity='line' "
@@ -170,7 +190,9 @@ class ExploreOptions:
             preemption_bound=preemption_bound,
             time_budget=budget,
             max_steps=max_steps,
-            uncontrolled_timeout=_seconds("uncontrolled_timeout", uncontrolled_timeout),
+            uncontrolled_timeout=check_seconds(
+                "uncontrolled_timeout", uncontrolled_timeout, allow_zero=False
+            ),
             thread_errors=thread_errors,
             patch=_plans(patch),
             granularity=granularity,
@@ -193,6 +215,41 @@ class ExploreOptions:
             timers=self.timers,
             lines=lines,
             inject_cancel=self.inject_cancel,
+        )
+
+
+def with_session_defaults(
+    options: Mapping[str, Any], *, runs: int | None, seed: int | None
+) -> dict[str, Any]:
+    """``options`` completed with session-wide defaults (None: none), each where it applies.
+
+    A default fills an option the caller left out, and a seed only for a
+    strategy that reads one: a session-wide seed must not turn every dfs
+    exploration into an "option not used" error, which only options the
+    caller wrote deserve.
+    """
+    completed = dict(options)
+    if runs is not None:
+        completed.setdefault("runs", runs)
+    strategy = completed.get("strategy", ExploreOptions.strategy)
+    if seed is not None and strategy in STRATEGIES and uses(strategy, "seed"):
+        completed.setdefault("seed", seed)
+    return completed
+
+
+#: explore() options a replay has no use for: its token is the schedule (and the cancellations)
+_EXPLORING_ONLY = frozenset(
+    {"strategy", "runs", "seed", "depth", "preemption_bound", "time_budget", "inject_cancel"}
+)
+
+
+def check_replay_options(options: Mapping[str, Any]) -> None:
+    """Refuse exploring options given to a replay, which would silently ignore them."""
+    unused = sorted(_EXPLORING_ONLY.intersection(options))
+    if unused:
+        raise TypeError(
+            f"replay() does not take {', '.join(unused)}: the replay token fixes the schedule; "
+            "these options belong to explore()"
         )
 
 
@@ -221,14 +278,6 @@ def _token(choices: tuple[int, ...], tag: int, settings: RunSettings) -> str:
         trace_tag=lines.selection.tag,
         inject_cancel=cancels,
     )
-
-
-def _check_scenario(scenario: Any) -> None:
-    if not callable(scenario):
-        raise TypeError(
-            "scenario must be a zero-argument callable or coroutine function, "
-            f"got {type(scenario).__name__}"
-        )
 
 
 class _Exclusive:
@@ -260,8 +309,11 @@ def run_exploration(
 ) -> ExploreResult:
     """``explore`` with validated options; ``command`` formats the replay command line."""
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    _check_scenario(scenario)
+    scenarios.check(scenario)
+    returned = scenarios.ReturnCheck(scenario)
     seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
+    #: the seed the result and a failure report (None for a strategy that reads none)
+    reported_seed = seed if uses(options.strategy, "seed") else None
     strategy = make_strategy(
         options.strategy, seed=seed, depth=options.depth, preemption_bound=options.preemption_bound
     )
@@ -269,36 +321,76 @@ def run_exploration(
     started = _realtime.perf_counter()
     runs = 0
     distinct: set[int] = set()
-    with _Exclusive(), _installed(settings):
+    how = (
+        f"seed {reported_seed}"
+        if reported_seed is not None
+        else f"preemption bound {options.preemption_bound}"
+    )
+
+    def replay_of(choices: tuple[int, ...]) -> tuple[str, str]:
+        token = _token(choices, tokens.scenario_tag(scenario), settings)
+        return token, _command(scenario, command, token)
+
+    current = interrupted.InProgress(strategy.name, how, replay_of)
+    with (
+        _Exclusive(),
+        _installed(settings),
+        session_log.watching(strategy, options.runs) as log,
+        interrupted.live(current),
+    ):
         while options.runs is None or runs < options.runs:
             budget = options.time_budget
             if budget is not None and runs and _realtime.perf_counter() - started >= budget:
                 break
             if not strategy.begin_run():
                 break
-            result = run_schedule(scenario, strategy, settings)
+            current.begin(runs)
+            try:
+                result = run_schedule(returned.target, strategy, settings, on_start=current.started)
+            except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
+                interrupted.note(interrupt, current.describe())
+                raise
             strategy.end_run(len(result.choices))
             runs += 1
             distinct.add(hash(result.choices))
+            log.ran(runs, strategy)  # progress listeners: one clock read per schedule
             if result.failure is not None:
                 raise _explored_failure(
                     scenario,
                     result,
                     strategy,
-                    None if options.strategy == "dfs" else seed,
+                    reported_seed,
                     runs,
                     settings,
                     command,
                     options,
                 )
+            returned.check()
+            if runs == 1:
+                _check_cancellable(options, result)
     return ExploreResult(
         strategy=strategy.name,
-        seed=None if options.strategy == "dfs" else seed,
+        seed=reported_seed,
         schedules_run=runs,
         distinct_schedules=len(distinct),
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
     )
+
+
+def _check_cancellable(options: ExploreOptions, first: RunResult) -> None:
+    """``inject_cancel`` on a scenario that ran no asyncio event loop would cancel nothing.
+
+    Decided on the exploration's first run (which passed): a sync scenario that
+    starts a loop with ``asyncio.run`` has one, so the kind of the callable says
+    nothing; whether a loop ran does.
+    """
+    if options.inject_cancel and not first.loops:
+        raise ValueError(
+            f"inject_cancel={options.inject_cancel} needs an asyncio scenario: this scenario "
+            "ran no asyncio event loop, so it has no task to cancel. Make the scenario an "
+            "async def, have it run its code with asyncio.run(...), or remove inject_cancel"
+        )
 
 
 def _explored_failure(
@@ -358,9 +450,9 @@ def explore(
     *,
     strategy: str = "pct",
     runs: int | None = 1000,
-    seed: int | None = None,
-    depth: int = 3,
-    preemption_bound: int = 2,
+    seed: int | None = _UNSET,
+    depth: int = _UNSET,
+    preemption_bound: int = _UNSET,
     time_budget: float | None = None,
     max_steps: int = 20_000,
     uncontrolled_timeout: float = 2.0,
@@ -373,10 +465,12 @@ def explore(
 ) -> ExploreResult:
     """Run ``scenario`` under many schedules; raise InterleavingFailure on the first failing one.
 
-    ``strategy``: "random", "pct" (with ``depth``) or "dfs" (exhaustive within
-    ``preemption_bound`` preemptions). ``runs`` caps the schedules (None: no cap,
-    needs ``time_budget`` unless dfs); ``time_budget`` caps real seconds;
-    ``seed`` makes random/pct reproducible (None picks one and reports it).
+    ``strategy``: "random", "pct" (with ``depth``, default 3) or "dfs" (exhaustive
+    within ``preemption_bound`` preemptions, default 2). ``runs`` caps the
+    schedules (None: no cap, needs ``time_budget`` unless dfs); ``time_budget``
+    caps real seconds; ``seed`` makes random/pct reproducible (None, the
+    default, picks one and reports it). Giving ``seed``, ``depth`` or
+    ``preemption_bound`` to a strategy that does not read it is a ValueError.
     ``max_steps`` scheduling points per run turn a spin loop into a failure;
     ``uncontrolled_timeout`` real seconds without a scheduling point are an
     UncontrolledBlock. ``thread_errors="ignore"`` lets threads other than the
@@ -431,7 +525,8 @@ def run_replay(
 ) -> None:
     """``replay`` with validated options."""
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    _check_scenario(scenario)
+    scenarios.check(scenario)
+    returned = scenarios.ReturnCheck(scenario)
     schedule = tokens.decode(token)
     if schedule.tag != tokens.scenario_tag(scenario):
         raise tokens.ReplayTokenError(
@@ -448,7 +543,7 @@ def run_replay(
     strategy = ReplayStrategy(schedule.choices)
     tracer = Tracer()
     with _Exclusive(), _installed(settings):
-        result = run_schedule(scenario, strategy, settings, tracer)
+        result = run_schedule(returned.target, strategy, settings, tracer)
     failure = result.failure
     if failure is not None and failure.kind in ("mismatch", "nondeterministic"):
         raise tokens.ReplayTokenError(_mismatch(failure))
@@ -464,6 +559,7 @@ def run_replay(
             seed=None,
             schedules_run=1,
         )
+    returned.check()
     if strategy.leftover:
         raise tokens.ReplayTokenError(
             _mismatch(
@@ -503,7 +599,7 @@ def replay(
     scenario or with other settings, raises :class:`~.token.ReplayTokenError`.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    _check_scenario(scenario)
+    scenarios.check(scenario)
     schedule = tokens.decode(token)
     options = ExploreOptions.create(
         max_steps=max_steps,

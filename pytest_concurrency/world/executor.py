@@ -8,6 +8,10 @@ controlled during a run), except for two things fixed here:
   controlled submitter would block on it for real. During a run it is replaced
   by a lock that is controlled for the run's threads and the original for
   everyone else.
+* An executor created *before* the run has real queues and, often, real
+  worker threads already running: work submitted to it would run outside the
+  run, unexplored. ``submit`` on it from a controlled thread fails the run
+  (see :mod:`.escapes`).
 * ``shutdown(wait=True)`` joins ``self._threads``, a *set*: its order follows
   ``id()`` and would make schedules differ between processes. During a run the
   workers are joined in creation order.
@@ -20,11 +24,14 @@ from typing import Any
 
 from pytest_concurrency._lockctx import AcquireReleaseContext
 from pytest_concurrency._patching import Patcher
+from pytest_concurrency.world import escapes
 from pytest_concurrency.world.locks import Lock
+from pytest_concurrency.world.queues import SimpleQueue
 from pytest_concurrency.world.scheduler import Scheduler, controlling_scheduler
 
 _ThreadPoolExecutor = _cf_thread.ThreadPoolExecutor
 _original_shutdown = _ThreadPoolExecutor.shutdown
+_original_submit = _ThreadPoolExecutor.submit
 
 
 class _PerCallerLock(AcquireReleaseContext):
@@ -67,6 +74,29 @@ def _ordered_shutdown(
         thread.join()
 
 
+def _checked_submit(
+    self: _cf_thread.ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any
+) -> Any:
+    sched = controlling_scheduler()
+    if sched is not None:
+        queue: Any = self._work_queue
+        if not (isinstance(queue, SimpleQueue) and queue._sched is sched):
+            raise escapes.escape(
+                sched,
+                f"uncontrolled executor: the scenario submitted work to {_name(self)}, which "
+                "was created outside the run; its worker threads are not controlled, so the "
+                "work would run unexplored. Create the executor inside the scenario (with "
+                "ThreadPoolExecutor() as pool: ...)",
+            )
+    return _original_submit(self, fn, *args, **kwargs)
+
+
+def _name(executor: _cf_thread.ThreadPoolExecutor) -> str:
+    prefix = getattr(executor, "_thread_name_prefix", "")
+    kind = type(executor).__name__
+    return f"{kind} {prefix!r}" if prefix else f"a {kind}"
+
+
 def install(patcher: Patcher, sched: Scheduler) -> None:
     """Install the executor fixes for one run."""
     name = "concurrent.futures.thread._global_shutdown_lock"
@@ -76,6 +106,7 @@ def install(patcher: Patcher, sched: Scheduler) -> None:
         _PerCallerLock(_cf_thread._global_shutdown_lock, Lock(sched, name=name)),
     )
     patcher.setattr(_ThreadPoolExecutor, "shutdown", _ordered_shutdown)
+    patcher.setattr(_ThreadPoolExecutor, "submit", _checked_submit)
 
 
 def forget_run(sched: Scheduler) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._patching import Patcher
-from pytest_concurrency.world import dual, executor, reach, scheduler, threads, vtime
+from pytest_concurrency.world import dual, escapes, executor, reach, scheduler, threads, vtime
 from pytest_concurrency.world.conditions import Barrier, Condition, Event
 from pytest_concurrency.world.locks import Lock, RLock, _OwnedLock
 from pytest_concurrency.world.queues import SimpleQueue
@@ -114,6 +114,7 @@ def install(patcher: Patcher, sched: scheduler.Scheduler, plans: tuple[PatchPlan
     for name, stand_in in vtime.STAND_INS.items():
         patcher.setattr(time, name, stand_in)
     threads.install(patcher)
+    escapes.install(patcher)
     executor.install(patcher, sched)
     dual.watch_run(patcher, sched)
     made: dict[int, Any] = {}

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from pytest_concurrency._stdlib.args import lock_timeout
+
+__all__ = ["Primitive", "lock_timeout"]
+
 if TYPE_CHECKING:
     from pytest_concurrency.world.scheduler import Scheduler, ThreadRecord
 
@@ -47,12 +51,3 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<controlled {self.label()}>"
-
-
-def lock_timeout(blocking: bool, timeout: float) -> float | None:
-    """Validate ``Lock.acquire(blocking, timeout)`` like the C lock; None means wait forever."""
-    if timeout != -1 and not blocking:
-        raise ValueError("can't specify a timeout for a non-blocking call")
-    if timeout < 0 and timeout != -1:
-        raise ValueError("timeout value must be a non-negative number")
-    return None if timeout == -1 else float(timeout)

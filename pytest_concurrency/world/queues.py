@@ -13,6 +13,7 @@ import types
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from pytest_concurrency._stdlib.args import queue_timeout
 from pytest_concurrency.world.primitives import Primitive
 
 if TYPE_CHECKING:
@@ -40,8 +41,7 @@ class SimpleQueue(Primitive):
         self.put(item, False)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        if block and timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        queue_timeout(block, timeout)
         sched = self._sched
         me = sched.point("get", self)
         deadline = sched.deadline_after(timeout)

@@ -28,7 +28,8 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pytest_concurrency._clock.harness import CLOCK_USERS, HARNESS_PACKAGES
+from pytest_concurrency._clock.harness import CLOCK_USERS
+from pytest_concurrency._harness import HARNESS_PACKAGES
 from pytest_concurrency._patching import Patcher
 
 #: levels of references followed below the target (a module's global is level 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,14 @@ class InterleavingFailure(AssertionError):
     ``token`` replays exactly that schedule; ``trace`` has one record per step
     (``str(trace)`` formats it); ``strategy``, ``seed`` and ``schedules_run`` say
     how it was found; ``__cause__`` is the scenario's own exception, if any.
+    ``command`` is the command line that replays it; for a deadlock,
+    ``wait_for`` is the wait-for graph as :class:`WaitEdge` records.
     """
+
+    #: the command that replays this schedule ("" when built without one)
+    command: str = ""
+    #: who waits for what when every thread is blocked (a deadlock's graph)
+    wait_for: tuple[WaitEdge, ...] = ()
 
     def __init__(
         self,
@@ -61,6 +69,7 @@ class InterleavingFailure(AssertionError):
                 self.seed,
                 self.schedules_run,
             ),
+            {"command": self.command, "wait_for": self.wait_for},
         )
 
 
@@ -76,6 +85,22 @@ def _rebuild(
     return cls(
         message, token=token, trace=trace, strategy=strategy, seed=seed, schedules_run=schedules_run
     )
+
+
+@dataclass(frozen=True)
+class WaitEdge:
+    """One edge of a deadlock's wait-for graph: ``thread`` waits (``op``) on ``resource``.
+
+    ``holder`` is the thread holding the resource ("" when none does: an event
+    never set, a queue never filled); ``in_cycle`` marks the edges of the
+    wait-for cycle, when there is one.
+    """
+
+    thread: str
+    op: str
+    resource: str
+    holder: str = ""
+    in_cycle: bool = False
 
 
 class Deadlock(InterleavingFailure):
@@ -129,6 +154,8 @@ def build_failure(
         seed=seed,
         schedules_run=schedules_run,
     )
+    error.command = command
+    error.wait_for = failure.wait_for
     error.__cause__ = failure.cause
     return error
 
@@ -199,6 +226,37 @@ def _cycle(record: ThreadRecord) -> list[ThreadRecord] | None:
     if node is None:
         return None
     return path[path.index(node) :]
+
+
+def wait_for_edges(sched: Scheduler) -> tuple[WaitEdge, ...]:
+    """The wait-for graph of the blocked threads, as records (as ``deadlock_details`` says it)."""
+    blocked = [r for r in sched.live if r.blocked]
+    in_cycle: set[int] = set()
+    for record in blocked:
+        in_cycle.update(id(member) for member in _cycle(record) or ())
+    edges: list[WaitEdge] = []
+    for record in blocked:
+        resource = record.waiting_on
+        if resource is None:
+            edges.append(WaitEdge(record.name, "sleep", ""))
+            continue
+        # a waitable that knows more (an asyncio loop: which task awaits what) gives its edges
+        more = getattr(resource, "wait_for_edges", None)
+        if callable(more):
+            edges.extend(more())
+            continue
+        holder = resource.holder()
+        held = holder is not None and holder is not record and holder is not resource
+        edges.append(
+            WaitEdge(
+                record.name,
+                record.waiting_op,
+                resource.label(),
+                holder.name if held and holder is not None else "",
+                id(record) in in_cycle,
+            )
+        )
+    return tuple(edges)
 
 
 def deadlock_summary(sched: Scheduler) -> str:

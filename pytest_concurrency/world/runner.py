@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._clock import datetime_bridge, scoped
 from pytest_concurrency._patching import Patcher
+from pytest_concurrency._time.clock import DEFAULT_START, StartPoint
 from pytest_concurrency.world import executor, patching, report, threads
 from pytest_concurrency.world.scheduler import RunFailure, Scheduler, Strategy, ThreadRecord
 from pytest_concurrency.world.trace import Tracer
 
 if TYPE_CHECKING:
+    from pytest_concurrency.world.aio.runtime import AioWorld
     from pytest_concurrency.world.lines import LineTracing
 
 #: real seconds the coordinator gives each thread to unwind once its run is over
@@ -57,6 +60,8 @@ class RunResult:
     choices: tuple[int, ...]
     steps: int
     abandoned: tuple[str, ...]
+    #: controlled asyncio event loops the run made (inject_cancel needs one)
+    loops: int = 0
 
 
 def run_schedule(
@@ -64,27 +69,38 @@ def run_schedule(
     strategy: Strategy,
     settings: RunSettings,
     tracer: Tracer | None = None,
+    *,
+    on_start: Callable[[Scheduler], object] | None = None,
 ) -> RunResult:
-    """Run ``scenario`` once under ``strategy``; never leaves a thread or a patch behind."""
+    """Run ``scenario`` once under ``strategy``; never leaves a thread or a patch behind.
+
+    ``on_start`` is given the run's scheduler before anything runs (to tell what
+    the run had done if an interrupt ends it).
+    """
     sched = Scheduler(
         strategy,
         max_steps=settings.max_steps,
         thread_errors=settings.thread_errors,
         tracer=tracer,
         timer_choices=settings.timers == "choice",
+        start=start_point(),
     )
+    if on_start is not None:
+        on_start(sched)
     patcher = Patcher()
     sched.run_patcher = patcher
     stuck: list[ThreadRecord] = []
+    world: AioWorld | None = None
     try:
         patching.install(patcher, sched, settings.patch_plans)
+        datetime_bridge.follow_run(patcher, scoped.run_clock)
         if settings.lines is not None:
             settings.lines.attach(sched, patcher)
         target = scenario
         if "asyncio" in sys.modules or inspect.iscoroutinefunction(scenario):
             from pytest_concurrency.world.aio import runtime  # asyncio is slow to import
 
-            target = runtime.install(patcher, sched, scenario, settings.inject_cancel)
+            world, target = runtime.install(patcher, sched, scenario, settings.inject_cancel)
         scenario_thread = threading.Thread(target=target, name=threads.SCENARIO, daemon=False)
         first = threads.launch(sched, scenario_thread)
         sched.start_first(first)
@@ -101,7 +117,18 @@ def run_schedule(
         tuple(sched.choices),
         sched.steps,
         tuple(record.name for record in stuck),
+        0 if world is None else world.loops,
     )
+
+
+def start_point() -> StartPoint:
+    """Where a run's clock starts: a fake clock installed around the exploration, or fixed.
+
+    The fake clock does not move while the exploration runs (its driver, this
+    thread, is busy coordinating), so every run starts at the same reading.
+    """
+    timeline = scoped.current()
+    return DEFAULT_START if timeline is None else StartPoint.of(timeline)
 
 
 def _watch(sched: Scheduler, limit: float) -> None:

@@ -27,11 +27,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._time.clock import DEFAULT_MONOTONIC, DEFAULT_START, StartPoint
 from pytest_concurrency.world.timers import pending_timers
 
 if TYPE_CHECKING:
     import threading
 
+    from pytest_concurrency.world.report import WaitEdge
     from pytest_concurrency.world.trace import Tracer
 
 _get_ident = _realtime.get_ident
@@ -40,7 +42,8 @@ _get_ident = _realtime.get_ident
 _ACTIVE: Scheduler | None = None
 
 #: virtual ``time.monotonic()`` when a run starts (any value; a fixed one keeps runs identical)
-VIRTUAL_START = 100_000.0
+#: unless a fake clock installed around the exploration gives the start (see ``start``)
+VIRTUAL_START = DEFAULT_MONOTONIC
 
 
 class Abort(BaseException):
@@ -86,7 +89,7 @@ class LineHook(Protocol):
 class RunFailure:
     """Why one run failed, before it is turned into a public exception by the report."""
 
-    __slots__ = ("cause", "details", "kind", "summary", "thread")
+    __slots__ = ("cause", "details", "kind", "summary", "thread", "wait_for")
 
     def __init__(
         self,
@@ -96,6 +99,7 @@ class RunFailure:
         cause: BaseException | None = None,
         details: str = "",
         thread: str = "",
+        wait_for: tuple[WaitEdge, ...] = (),
     ) -> None:
         #: "exception", "deadlock", "step-budget", "uncontrolled", "mismatch", "nondeterministic"
         self.kind = kind
@@ -103,6 +107,8 @@ class RunFailure:
         self.cause = cause
         self.details = details
         self.thread = thread
+        #: a deadlock's wait-for graph, as records (the report draws it)
+        self.wait_for = wait_for
 
     def same_as(self, other: RunFailure) -> bool:
         """True when a replay failed the same way (kind and exception type)."""
@@ -190,6 +196,7 @@ class Scheduler:
         "over",
         "records",
         "run_patcher",
+        "start",
         "steps",
         "strategy",
         "thread_errors",
@@ -205,6 +212,7 @@ class Scheduler:
         thread_errors: str,
         tracer: Tracer | None = None,
         timer_choices: bool = False,
+        start: StartPoint = DEFAULT_START,
     ) -> None:
         self.strategy = strategy
         self.max_steps = max_steps
@@ -220,7 +228,9 @@ class Scheduler:
         #: id(thread object) -> record; records keep their threads alive, so ids stay unique
         self.by_thread: dict[int, ThreadRecord] = {}
         self.current: ThreadRecord | None = None
-        self.now = VIRTUAL_START
+        #: where this run's clock starts (see :mod:`pytest_concurrency._time.clock`)
+        self.start = start
+        self.now = start.monotonic
         self.steps = 0
         self.choices: list[int] = []
         self.over = False
@@ -379,6 +389,40 @@ class Scheduler:
     def deadline_after(self, timeout: float | None) -> float | None:
         """The virtual deadline ``timeout`` seconds from now (None waits forever)."""
         return None if timeout is None else self.now + timeout
+
+    # -- the run's clock (the Clock protocol of pytest_concurrency._time.clock) ------------------
+
+    def current_time(self) -> float:
+        return self.now
+
+    def wall_time(self) -> float:
+        start = self.start
+        return start.wall + (self.now - start.monotonic)
+
+    def perf_time(self) -> float:
+        start = self.start
+        return start.perf + (self.now - start.monotonic)
+
+    def deadline_to_sleep_time(self, deadline: float) -> float:
+        """Always 0: nobody waits for real, time jumps when every thread is blocked."""
+        return 0.0
+
+    def set_wall_time(self, wall: float) -> None:
+        """Make ``time.time()`` read ``wall`` now (a fake clock made in the run with ``start=``)."""
+        start = self.start
+        self.start = StartPoint(start.monotonic, wall - (self.now - start.monotonic), start.perf)
+
+    def advance_clock(self, target: float) -> None:
+        """Move virtual time forward to ``target``, driven by a thread of the run.
+
+        Threads whose deadline is reached become enabled; a scheduling point
+        then lets the strategy decide who runs first, as after any wake-up.
+        """
+        if target > self.now:
+            self.now = target
+            if self.tracer is not None:
+                self.tracer.time_advanced(self)
+        self.point("advance", f"to {target - self.start.monotonic:g} s")
 
     # -- choosing ------------------------------------------------------------------------------
 
@@ -603,6 +647,7 @@ class Scheduler:
                 report.deadlock_summary(self),
                 details=report.deadlock_details(self),
                 thread=me.name,
+                wait_for=report.wait_for_edges(self),
             )
         )
         raise Abort

@@ -10,12 +10,53 @@ seed explores the same schedules in any process.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
 
+#: the strategy options each strategy reads, by strategy name (``explore(strategy=...)``):
+#: an option of this table that the chosen strategy does not read is refused when
+#: given, never silently ignored (see ``ExploreOptions.create``)
+STRATEGY_OPTIONS: dict[str, frozenset[str]] = {
+    "random": frozenset({"seed"}),
+    "pct": frozenset({"seed", "depth"}),
+    "dfs": frozenset({"preemption_bound"}),
+}
 #: names accepted by ``explore(strategy=...)``
-STRATEGIES = ("random", "pct", "dfs")
+STRATEGIES = tuple(STRATEGY_OPTIONS)
+
+
+def uses(strategy: str, option: str) -> bool:
+    """True when ``strategy`` reads the strategy option ``option`` (see STRATEGY_OPTIONS)."""
+    return option in STRATEGY_OPTIONS[strategy]
+
+
+def check_strategy_options(strategy: str, given: Mapping[str, object]) -> None:
+    """Refuse strategy options given (by the caller, not defaulted) that ``strategy`` ignores.
+
+    ``given`` maps option names to the values written; names outside the table
+    (``runs``, ``granularity``, ...) concern every strategy and pass.
+    """
+    known = frozenset().union(*STRATEGY_OPTIONS.values())
+    unused = sorted(name for name in given if name in known and not uses(strategy, name))
+    if not unused:
+        return
+    listed = " and ".join(
+        f"{name}={given[name]!r} (read by strategy "
+        f"{' and '.join(repr(other) for other in strategies_using(name))})"
+        for name in unused
+    )
+    its = "it" if len(unused) == 1 else "them"
+    reads = ", ".join(sorted(STRATEGY_OPTIONS[strategy])) or "no strategy option"
+    raise ValueError(
+        f"strategy={strategy!r} does not use {listed}: remove {its}, or choose a strategy "
+        f"that uses {its} (strategy={strategy!r} reads {reads})"
+    )
+
+
+def strategies_using(option: str) -> tuple[str, ...]:
+    """The strategies that read ``option``, in table order."""
+    return tuple(name for name, options in STRATEGY_OPTIONS.items() if option in options)
 
 
 class ExplorationStrategy:
@@ -31,6 +72,10 @@ class ExplorationStrategy:
 
     def end_run(self, choice_count: int) -> None:
         """The run made ``choice_count`` choices."""
+
+    def covered(self) -> float | None:
+        """The fraction (0..1) of the space explored so far, when the strategy knows it."""
+        return None
 
     def thread_created(self, index: int) -> None:
         """Thread ``index`` (0, 1, 2, ... in creation order) was registered."""
@@ -213,6 +258,27 @@ class DFSStrategy(ExplorationStrategy):
         if running != -1 and chosen != running:
             self._preemptions += 1
         return enabled[indices.index(chosen)]
+
+    def covered(self) -> float | None:
+        """An estimate: the branches finished at each choice point, as if subtrees were equal.
+
+        Cheap enough for a progress display (one pass over the stack), not exact:
+        later subtrees may be larger or smaller than the ones already done.
+        """
+        if self.exhausted:
+            return 1.0
+        done, weight = 0.0, 1.0
+        bound = self._bound
+        for frame in self._frames:
+            allowed = sum(
+                1
+                for index in frame.enabled
+                if frame.preemptions + (frame.current != -1 and index != frame.current) <= bound
+            )
+            allowed = max(allowed, len(frame.tried))
+            done += weight * (len(frame.tried) - 1) / allowed
+            weight /= allowed
+        return min(done, 1.0)
 
 
 class ReplayStrategy(ExplorationStrategy):

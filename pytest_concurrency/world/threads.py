@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pytest_concurrency import _realtime
+from pytest_concurrency._checks import check_timeout
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.world.scheduler import (
     Abort,
@@ -199,12 +200,14 @@ class SpawnHandle(Generic[_T]):
         self._error: BaseException | None = None
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the call to finish (virtually, inside a run)."""
+        """Wait for the call to finish (virtually, inside a run); ``timeout``: None or seconds."""
+        limit = check_timeout("timeout", timeout)
         assert self.thread is not None
-        self.thread.join(timeout)
+        self.thread.join(limit)
 
     def result(self, timeout: float | None = None) -> _T:
         """The call's return value; re-raises its exception; TimeoutError if still running."""
+        timeout = check_timeout("timeout", timeout)
         self.join(timeout)
         assert self.thread is not None
         if timeout is not None and self.thread.is_alive():

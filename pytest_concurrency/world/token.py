@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import sys
 import zlib
 from collections.abc import Callable, Sequence
@@ -46,10 +47,22 @@ _TIMER_CHOICES = 0x10
 _CANCELS = 0x20
 #: more choices than any run can make (max_steps is far lower): a crafted token
 MAX_CHOICES = 10_000_000
+#: the head of a token: ``pc`` and a version number, ASCII digits without a leading
+#: zero (``str.isdigit`` would also take Arabic-Indic, fullwidth and superscript digits)
+_HEAD = re.compile(re.escape(PREFIX) + r"([1-9][0-9]{0,8})", re.ASCII)
+#: what every "malformed" message ends with
+SHAPE = (
+    "a replay token looks like 'pc1.' followed by letters, digits, '-' and '_', "
+    "as printed by a failing exploration"
+)
 
 
 class ReplayTokenError(ValueError):
     """A replay token that is malformed, from another version, or for another scenario."""
+
+
+def _malformed(reason: str) -> ReplayTokenError:
+    return ReplayTokenError(f"{reason}; {SHAPE}")
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
     shift = 0
     while True:
         if position >= len(data):
-            raise ReplayTokenError("replay token is truncated (a number runs past its end)")
+            raise _malformed("replay token is truncated (a number runs past its end)")
         byte = data[position]
         position += 1
         value |= (byte & 0x7F) << shift
@@ -131,7 +144,7 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
             return value, position
         shift += 7
         if shift > 63:
-            raise ReplayTokenError("replay token is malformed (a number is too long)")
+            raise _malformed("replay token is malformed (a number is too long)")
 
 
 def encode(
@@ -180,11 +193,10 @@ def decode(token: str) -> Schedule:
         raise ReplayTokenError(f"replay token must be a str, got {type(token).__name__}")
     token = "".join(token.split())  # tolerate wrapping by terminals and CI logs
     head, dot, body = token.partition(".")
-    if not head.startswith(PREFIX) or not dot or not head[len(PREFIX) :].isdigit():
-        raise ReplayTokenError(
-            f"not a pytest-concurrency replay token: {token[:20]!r} (tokens look like 'pc1.AbC...')"
-        )
-    version = int(head[len(PREFIX) :])
+    matched = _HEAD.fullmatch(head)
+    if matched is None or not dot:
+        raise _malformed(f"not a pytest-concurrency replay token: {token[:20]!r}")
+    version = int(matched.group(1))
     if version != VERSION:
         raise ReplayTokenError(
             f"replay token version {version} is not supported by this pytest-concurrency "
@@ -193,12 +205,12 @@ def decode(token: str) -> Schedule:
     try:
         data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise ReplayTokenError("replay token is malformed (not base64url)") from None
+        raise _malformed("replay token is malformed (not base64url)") from None
     if len(data) < 5:
-        raise ReplayTokenError("replay token is truncated")
+        raise _malformed("replay token is truncated")
     payload, checksum = data[:-4], data[-4:]
     if zlib.crc32(payload).to_bytes(4, "big") != checksum:
-        raise ReplayTokenError("replay token is corrupted or truncated (checksum mismatch)")
+        raise _malformed("replay token is corrupted or truncated (checksum mismatch)")
     mode = payload[0]
     if (mode & 0x0F) >= len(GRANULARITIES) or mode & ~(0x0F | _TIMER_CHOICES | _CANCELS):
         raise ReplayTokenError(
@@ -225,8 +237,8 @@ def decode(token: str) -> Schedule:
         thread, position = _read_varint(payload, position)
         count, position = _read_varint(payload, position)
         if count == 0 or len(choices) + count > MAX_CHOICES:
-            raise ReplayTokenError("replay token is malformed (impossible run length)")
+            raise _malformed("replay token is malformed (impossible run length)")
         choices.extend([thread] * count)
     if position != len(payload):
-        raise ReplayTokenError("replay token is malformed (trailing bytes)")
+        raise _malformed("replay token is malformed (trailing bytes)")
     return Schedule(tuple(choices), tag, granularity, timers, python, trace_tag, inject_cancel)

@@ -193,9 +193,7 @@ class Tracer:
             self.steps.append(TraceStep(0, me.name, "wakes" if op == "sleep" else "times out"))
 
     def time_advanced(self, sched: Scheduler) -> None:
-        from pytest_concurrency.world.scheduler import VIRTUAL_START
-
-        elapsed = sched.now - VIRTUAL_START
+        elapsed = sched.now - sched.start.monotonic
         self.steps.append(TraceStep(0, "", "time", note=f"virtual time is now +{elapsed:g} s"))
 
     def finished(self, sched: Scheduler, me: ThreadRecord) -> None:

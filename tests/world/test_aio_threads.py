@@ -11,6 +11,7 @@ import pytest
 
 from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.report import Deadlock, InterleavingFailure
+from pytest_concurrency.world.strategies import uses
 
 
 class _Counter:
@@ -43,7 +44,9 @@ def test_a_race_between_to_thread_workers_is_found(strategy: str) -> None:
         await _two_to_thread_calls(locked=False)
 
     with pytest.raises(InterleavingFailure) as info:
-        explore(scenario, strategy=strategy, runs=50, seed=1)
+        explore(
+            scenario, strategy=strategy, runs=50, **({"seed": 1} if uses(strategy, "seed") else {})
+        )
     workers = {step.thread for step in info.value.trace if "asyncio_" in step.thread}
     assert workers == {"T1 asyncio_0", "T2 asyncio_1"}
 

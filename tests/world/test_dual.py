@@ -421,7 +421,13 @@ def test_an_in_process_session_puts_the_real_classes_back(pytester: pytest.Pytes
     originals = {name: getattr(threading, name) for name in _NAMES}
     _project(pytester, "DualLock")
     result = pytester.runpytest_inprocess(
-        "-p", "no:randomly", "--interleavings-controllable-locks", "-k", "real_outside"
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:asyncio",
+        "--interleavings-controllable-locks",
+        "-k",
+        "real_outside",
     )
     result.assert_outcomes(passed=1)
     assert all(getattr(threading, name) is originals[name] for name in _NAMES)

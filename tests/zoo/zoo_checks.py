@@ -9,6 +9,7 @@ import pytest
 
 from pytest_concurrency.world.api import ExploreResult, explore
 from pytest_concurrency.world.report import InterleavingFailure
+from pytest_concurrency.world.strategies import uses
 
 #: dfs runs allowed to exhaust a bounded space (the largest zoo twin needs about 600)
 EXHAUSTIVE_RUNS = 5000
@@ -17,9 +18,10 @@ EXHAUSTIVE_RUNS = 5000
 def found_within(
     scenario: Callable[[], object], strategy: str, budget: int, **options: Any
 ) -> InterleavingFailure:
-    """Explore ``scenario`` with seed 1; the failure, which must come within ``budget``."""
+    """Explore ``scenario`` (seed 1 if the strategy reads one); the failure, within ``budget``."""
+    seeded = {"seed": 1} if uses(strategy, "seed") else {}
     with pytest.raises(InterleavingFailure) as info:
-        explore(scenario, strategy=strategy, runs=budget, seed=1, **options)
+        explore(scenario, strategy=strategy, runs=budget, **seeded, **options)
     assert info.value.schedules_run <= budget
     return info.value
 

@@ -39,6 +39,7 @@ from pytest_concurrency.world.trace import is_internal
 
 if TYPE_CHECKING:
     from pytest_concurrency.world.aio.runtime import AioWorld
+    from pytest_concurrency.world.report import WaitEdge
     from pytest_concurrency.world.trace import Tracer
 
 _get_ident = _realtime.get_ident
@@ -76,6 +77,19 @@ class _Idle:
             text = f"{actor.name} awaits {what or 'something'}"
             states.append((f"{text} at {where}" if where else text, chain))
         return states
+
+    def wait_for_edges(self) -> tuple[WaitEdge, ...]:
+        """Each pending task and what it awaits, as records (the failure page draws them)."""
+        from pytest_concurrency.world.report import WaitEdge
+
+        cast = self._loop.cast
+        edges = []
+        for actor, task in cast.pending():
+            chain = frames.await_frames(task.get_coro())
+            waiting = getattr(task, "_fut_waiter", None)
+            what = frames.awaited_call(chain) or frames.describe_future(waiting, cast.name_of)
+            edges.append(WaitEdge(actor.name, "await", what or "something"))
+        return tuple(edges)
 
     def deadlock_summary(self) -> str:
         states = self._states()

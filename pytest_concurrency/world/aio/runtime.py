@@ -7,6 +7,15 @@ go through the default policy's ``new_event_loop`` -- gets a
 coroutine-function scenario runs on the scenario thread the way ``asyncio.run``
 would run it, on a controlled loop.
 
+A loop that is *not* controlled -- made by a custom event loop policy, or by
+hand (``asyncio.SelectorEventLoop()``) -- would run its tasks unscheduled. Every
+pure-Python loop calls ``asyncio.events._set_running_loop`` when it starts
+running; during a run, a controlled thread starting any other loop fails the
+run naming the loop's class (see :mod:`..escapes`). So does handing work to a
+loop outside the run (``asyncio.run_coroutine_threadsafe``,
+``loop.call_soon_threadsafe`` on a loop another thread runs): it would run
+there, unscheduled.
+
 ``asyncio.all_tasks`` returns a set, iterated in hash (``id()``) order; code
 that cancels or gathers "all tasks" -- ``asyncio.run``'s own cleanup, for one
 -- would then schedule callbacks in an order that differs between processes
@@ -25,6 +34,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from pytest_concurrency._patching import Patcher
+from pytest_concurrency.world import escapes
 from pytest_concurrency.world.aio.loop import ControlledLoop
 from pytest_concurrency.world.scheduler import Scheduler, controlling_scheduler
 
@@ -34,6 +44,9 @@ _WORLD: AioWorld | None = None
 _Policy = asyncio.events.BaseDefaultEventLoopPolicy
 _original_new_event_loop = _Policy.new_event_loop
 _original_all_tasks = asyncio.tasks.all_tasks
+_original_set_running_loop = asyncio.events._set_running_loop
+_original_run_coroutine_threadsafe = asyncio.run_coroutine_threadsafe
+_original_call_soon_threadsafe = asyncio.BaseEventLoop.call_soon_threadsafe
 #: what asyncio.run does with the tasks its main coroutine left running (3.10-3.13)
 _cancel_all_tasks: Callable[[asyncio.AbstractEventLoop], None] = asyncio.runners._cancel_all_tasks  # type: ignore[attr-defined]
 
@@ -60,12 +73,65 @@ class AioWorld:
         self._loops += 1
         return self._loops
 
+    @property
+    def loops(self) -> int:
+        """Controlled event loops made so far in this run."""
+        return self._loops
+
 
 def _new_event_loop(policy: asyncio.events.BaseDefaultEventLoopPolicy) -> asyncio.AbstractEventLoop:
     world = _WORLD
     if world is not None and controlling_scheduler() is world.sched:
         return ControlledLoop(world)
     return _original_new_event_loop(policy)
+
+
+def _set_running_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    world = _WORLD
+    if (
+        loop is not None
+        and not isinstance(loop, ControlledLoop)
+        and world is not None
+        and controlling_scheduler() is world.sched
+    ):
+        kind = type(loop)
+        raise escapes.escape(
+            world.sched,
+            "uncontrolled event loop: the scenario ran an event loop of class "
+            f"{kind.__module__}.{kind.__qualname__}, which the run does not control, so its "
+            "tasks would run unexplored; make loops with asyncio.run(), asyncio.Runner or "
+            "asyncio.new_event_loop() under the default event loop policy, or make the "
+            "scenario a coroutine function",
+        )
+    _original_set_running_loop(loop)
+
+
+def _refuse_foreign_loop(loop: object, what: str) -> None:
+    """Fail the run when a controlled thread hands work to a loop outside the run."""
+    world = _WORLD
+    if isinstance(loop, ControlledLoop) or world is None:
+        return
+    if controlling_scheduler() is world.sched:
+        kind = type(loop)
+        raise escapes.escape(
+            world.sched,
+            f"uncontrolled event loop: the scenario called {what} with an event loop of class "
+            f"{kind.__module__}.{kind.__qualname__} that the run does not control (it runs "
+            "in another thread), so that work would run unexplored; run the coroutines on a "
+            "loop of the scenario (asyncio.run(), or a coroutine-function scenario)",
+        )
+
+
+def _run_coroutine_threadsafe(coro: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    _refuse_foreign_loop(loop, "asyncio.run_coroutine_threadsafe()")
+    return _original_run_coroutine_threadsafe(coro, loop)
+
+
+def _call_soon_threadsafe(
+    self: asyncio.BaseEventLoop, callback: Any, *args: Any, **kwargs: Any
+) -> Any:
+    _refuse_foreign_loop(self, "loop.call_soon_threadsafe()")
+    return _original_call_soon_threadsafe(self, callback, *args, **kwargs)
 
 
 class _CreationOrdered(set[Any]):
@@ -118,13 +184,17 @@ def _coroutine_scenario(
 
 def install(
     patcher: Patcher, sched: Scheduler, scenario: Callable[[], object], inject_cancel: int
-) -> Callable[[], object]:
-    """Make asyncio controlled for one run; returns what the scenario thread must call."""
+) -> tuple[AioWorld, Callable[[], object]]:
+    """Make asyncio controlled for one run; returns its world and what the scenario thread calls."""
     world = AioWorld(sched, inject_cancel)
     patcher.setattr(sys.modules[__name__], "_WORLD", world)
     patcher.setattr(_Policy, "new_event_loop", _new_event_loop)
     patcher.setattr(asyncio.tasks, "all_tasks", _all_tasks)
     patcher.setattr(asyncio, "all_tasks", _all_tasks)
+    patcher.setattr(asyncio.events, "_set_running_loop", _set_running_loop)
+    patcher.setattr(asyncio, "run_coroutine_threadsafe", _run_coroutine_threadsafe)
+    patcher.setattr(asyncio.tasks, "run_coroutine_threadsafe", _run_coroutine_threadsafe)
+    patcher.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", _call_soon_threadsafe)
     if inspect.iscoroutinefunction(scenario):
-        return _coroutine_scenario(world, scenario)
-    return scenario
+        return world, _coroutine_scenario(world, scenario)
+    return world, scenario
