@@ -23,6 +23,10 @@ def enabled(config: pytest.Config) -> bool:
     """The flag, else its ini value; UsageError for an ini value that is not a boolean."""
     if config.getoption("interleavings_controllable_locks", default=False):
         return True
+    # before pytest_configure only the early parse of the command line has it
+    early = getattr(config, "known_args_namespace", None)
+    if getattr(early, "interleavings_controllable_locks", False):
+        return True
     try:
         return bool(config.getini(_INI))
     except (ValueError, pytest.UsageError):  # pytest >= 9 raises the UsageError itself

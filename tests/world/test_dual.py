@@ -410,10 +410,14 @@ def test_without_the_opt_in_the_locks_stay_real(pytester: pytest.Pytester) -> No
     result.assert_outcomes(passed=1)
 
 
-def test_locks_imported_by_the_root_conftest_are_dual_too(pytester: pytest.Pytester) -> None:
-    _project(pytester, "DualLock", "interleavings_controllable_locks = yes")
+@pytest.mark.parametrize("how", ["ini", "flag"])
+def test_locks_imported_by_the_root_conftest_are_dual_too(
+    pytester: pytest.Pytester, how: str
+) -> None:
+    _project(pytester, "DualLock", "interleavings_controllable_locks = yes" if how == "ini" else "")
     pytester.makeconftest("import vocab\n")  # imported before pytest_configure
-    result = pytester.runpytest_subprocess("-v", "-p", "no:randomly", "-k", "real_outside")
+    flag = ["--interleavings-controllable-locks"] if how == "flag" else []
+    result = pytester.runpytest_subprocess("-v", "-p", "no:randomly", "-k", "real_outside", *flag)
     result.assert_outcomes(passed=1)
 
 
