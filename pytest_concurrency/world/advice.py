@@ -61,6 +61,10 @@ def blocked_on(frame: FrameType | None) -> list[Any]:
             continue
         values = list(frame.f_locals.values())
         names = frame.f_code.co_names
+        for value in list(values):  # ``with self._lock:``: attributes the code names
+            namespace = getattr(value, "__dict__", None) if not _is_real_primitive(value) else None
+            if isinstance(namespace, dict):
+                values += [namespace[name] for name in names if name in namespace]
         named = [frame.f_globals[name] for name in names if name in frame.f_globals]
         values += named
         for value in named:  # ``with _LOCKS[key]:``: the items of a global container

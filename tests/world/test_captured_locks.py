@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import threading
 import types
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import captured_locks_app as app
 import pytest
 
+from pytest_concurrency.world import advice
 from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.conditions import Event as ControlledEvent
 from pytest_concurrency.world.locks import Lock
@@ -306,3 +308,30 @@ def test_an_instance_brings_its_class_attributes() -> None:
     registry = app.Registry()
     assert "Registry._lock" in PatchPlan(registry).names
     assert "Registry._lock" in PatchPlan(registry.add).names  # through the bound method
+
+
+class _Guard:
+    """An object holding a lock made outside any run."""
+
+    def __init__(self, lock: Any) -> None:
+        self._lock = lock
+
+    def where_blocked(self) -> Any:
+        """The frame of a thread about to take ``self._lock`` (as a stuck thread's would be)."""
+        frame = sys._getframe()
+        self._lock.locked()  # the code names ``self._lock``, as ``with self._lock:`` would
+        return frame
+
+
+def test_the_advice_finds_the_lock_through_self_and_knows_the_module_is_patched() -> None:
+    plans = (PatchPlan(app),)  # the plan looked before the guard was bound in the module
+    guard = _Guard(threading.Lock())
+    app.late_guard = guard  # type: ignore[attr-defined]
+    try:
+        fixes = advice.uncontrolled_fixes(guard.where_blocked(), plans)
+    finally:
+        del app.late_guard  # type: ignore[attr-defined]
+    assert "is held in: captured_locks_app.late_guard._lock" in fixes
+    assert "captured_locks_app is patched already" in fixes
+    assert "(captured_locks_app.late_guard)" in fixes
+    assert "pass captured_locks_app to" not in fixes
