@@ -275,8 +275,13 @@ def test_every_swapped_object_is_restored_after_a_passing_and_a_failing_run() ->
 
 
 def _uncontrolled(scenario: Callable[[], None], **options: Any) -> str:
+    before = set(threading.enumerate())
     with pytest.raises(UncontrolledBlock) as info:
         explore(scenario, granularity="line", runs=50, seed=1, uncontrolled_timeout=0.3, **options)
+    # a thread the run had to abandon ends once unblocked: wait for it, boundedly
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+        assert not thread.is_alive(), f"{thread.name} is still blocked"
     return str(info.value)
 
 
