@@ -39,11 +39,22 @@ thread_is_alive = _threading.Thread.is_alive
 condition_wait = _threading.Condition.wait
 Event = _threading.Event
 Condition = _threading.Condition
+#: the other ``threading`` factories and classes the controlled world and the
+#: session-wide dual-mode primitives replace
+Lock = _threading.Lock
+threading_RLock = _threading.RLock
+Semaphore = _threading.Semaphore
+BoundedSemaphore = _threading.BoundedSemaphore
+Barrier = _threading.Barrier
 
 __all__ = [
+    "Barrier",
+    "BoundedSemaphore",
     "Condition",
     "Event",
+    "Lock",
     "RLock",
+    "Semaphore",
     "allocate_lock",
     "condition_wait",
     "get_ident",
@@ -56,6 +67,7 @@ __all__ = [
     "thread_is_alive",
     "thread_join",
     "thread_start",
+    "threading_RLock",
     "time",
     "time_ns",
 ]

@@ -10,6 +10,7 @@ this module for every run where the package is installed.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Generator
 
 import pytest
 
@@ -26,6 +27,7 @@ _WIRING_MODULES = (
     "pytest_concurrency._wiring.interleavings",
     "pytest_concurrency._wiring.reports",
     "pytest_concurrency._wiring.outcomes",
+    "pytest_concurrency._wiring.controllable_locks",
 )
 
 _MARKERS = (
@@ -86,6 +88,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "interleavings_report", "directory for the failure pages (as --interleavings-report)"
     )
+    group.addoption(
+        "--interleavings-controllable-locks",
+        dest="interleavings_controllable_locks",
+        action="store_true",
+        default=False,
+        help="make every lock, condition, semaphore, event and barrier the code under test "
+        "creates (at import too) controllable by interleavings runs: real outside runs.",
+    )
+    parser.addini(
+        "interleavings_controllable_locks",
+        "as --interleavings-controllable-locks",
+        type="bool",
+        default=False,
+    )
     parser.addini("interleavings_runs", "schedules to explore per test (as --interleavings-runs)")
     parser.addini("interleavings_seed", "seed for the strategies (as --interleavings-seed)")
 
@@ -94,6 +110,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from pytest_concurrency import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
+    """The dual-mode primitives go in before the conftest files import the code under test."""
+    from pytest_concurrency._wiring import controllable_locks
+
+    with controllable_locks.undone_on_error(early_config):
+        return (yield)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -114,7 +114,8 @@ def thread_join(self: threading.Thread, timeout: float | None = None) -> None:
 
 def install(patcher: Patcher) -> None:
     """Swap the stand-ins in (``patcher`` puts the originals back)."""
-    patcher.setattr(threading.Condition, "wait", condition_wait)
+    # the real class, even while the session-wide dual-mode factories stand in its name
+    patcher.setattr(_realtime.Condition, "wait", condition_wait)
     patcher.setattr(threading.Thread, "start", thread_start)
     patcher.setattr(threading.Thread, "join", thread_join)
     patcher.setattr(threading, "Lock", LockFactory)

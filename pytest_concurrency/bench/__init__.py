@@ -22,6 +22,7 @@ SECTIONS = (
     "pytest_concurrency.bench.lines_bench",
     "pytest_concurrency.bench.aio_bench",
     "pytest_concurrency.bench.load_bench",
+    "pytest_concurrency.bench.dual_bench",
 )
 
 

@@ -42,6 +42,7 @@ _PLUGIN_MODULES = (
     "pytest_concurrency._wiring.clock",
     "pytest_concurrency._wiring.leaks",
     "pytest_concurrency._wiring.interleavings",
+    "pytest_concurrency._wiring.controllable_locks",
 )
 
 

@@ -18,7 +18,9 @@ kind, same state) for every run.
 
 from __future__ import annotations
 
+import functools
 import queue
+import sys
 import threading
 import time
 import types
@@ -26,7 +28,7 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._patching import Patcher
-from pytest_concurrency.world import escapes, executor, scheduler, threads, vtime
+from pytest_concurrency.world import dual, escapes, executor, reach, scheduler, threads, vtime
 from pytest_concurrency.world.conditions import Barrier, Condition, Event
 from pytest_concurrency.world.locks import Lock, RLock, _OwnedLock
 from pytest_concurrency.world.queues import SimpleQueue
@@ -43,7 +45,12 @@ class _Factory(type):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         sched = scheduler.controlling_scheduler()
         if sched is None or scheduler.in_module_body():
+            if dual.installed() and cls.__name__ in dual.FACTORIES:
+                # the session-wide opt-in: what outlives the run is dual-mode, as outside runs
+                return dual.create(cls.__name__, sys._getframe(1), args, kwargs)
             return cls._real(*args, **kwargs)
+        if cls.__name__ == "Condition":  # over a dual-mode lock: over its twin for this run
+            args, kwargs = dual.twin_lock_argument(args, kwargs)
         return cls._controlled(sched, *args, **kwargs)
 
     def __instancecheck__(cls, instance: Any) -> bool:
@@ -61,32 +68,28 @@ def _factory(name: str, real: Any, controlled: type, real_type: type) -> _Factor
     return _Factory(name, (), namespace)
 
 
-# the real classes, captured before any run patches the names in ``threading``
-_RealCondition = threading.Condition
-_RealSemaphore = threading.Semaphore
-_RealBoundedSemaphore = threading.BoundedSemaphore
-_RealEvent = threading.Event
-_RealBarrier = threading.Barrier
+# the real classes, captured when the package was first imported: before any run
+# or the session-wide dual-mode primitives replace the names in ``threading``
+_RealCondition = _realtime.Condition
+_RealSemaphore = _realtime.Semaphore
+_RealBoundedSemaphore = _realtime.BoundedSemaphore
+_RealEvent = _realtime.Event
+_RealBarrier = _realtime.Barrier
 _RealLockType = type(_realtime.allocate_lock())
-_RealRLockType = type(threading.RLock())
+_RealRLockType = type(_realtime.RLock())
 _RLOCK_TYPES: tuple[type, ...] = (_RealRLockType, threading._PyRLock)  # type: ignore[attr-defined]
 
 #: the stand-in for each ``threading`` name, and the real object it stands for
 THREADING_FACTORIES: dict[str, tuple[Any, _Factory]] = {
     name: (real, _factory(name, real, controlled, real_type))
     for name, real, controlled, real_type in (
-        ("Lock", threading.Lock, Lock, _RealLockType),
-        ("RLock", threading.RLock, RLock, _RealRLockType),
-        ("Condition", threading.Condition, Condition, threading.Condition),
-        ("Semaphore", threading.Semaphore, Semaphore, threading.Semaphore),
-        (
-            "BoundedSemaphore",
-            threading.BoundedSemaphore,
-            BoundedSemaphore,
-            threading.BoundedSemaphore,
-        ),
-        ("Event", threading.Event, Event, threading.Event),
-        ("Barrier", threading.Barrier, Barrier, threading.Barrier),
+        ("Lock", _realtime.Lock, Lock, _RealLockType),
+        ("RLock", _realtime.threading_RLock, RLock, _RealRLockType),
+        ("Condition", _RealCondition, Condition, _RealCondition),
+        ("Semaphore", _RealSemaphore, Semaphore, _RealSemaphore),
+        ("BoundedSemaphore", _RealBoundedSemaphore, BoundedSemaphore, _RealBoundedSemaphore),
+        ("Event", _RealEvent, Event, _RealEvent),
+        ("Barrier", _RealBarrier, Barrier, _RealBarrier),
     )
 }
 _SIMPLE_QUEUE = _factory("SimpleQueue", queue.SimpleQueue, SimpleQueue, queue.SimpleQueue)
@@ -113,15 +116,30 @@ def install(patcher: Patcher, sched: scheduler.Scheduler, plans: tuple[PatchPlan
     threads.install(patcher)
     escapes.install(patcher)
     executor.install(patcher, sched)
+    dual.watch_run(patcher, sched)
+    made: dict[int, Any] = {}
+    patcher.setattr(sys.modules[__name__], "_RUN_TWINS", made)
+    patcher.setattr(sys.modules[__name__], "RUN_PLANS", plans)
     for plan in plans:
-        plan.apply(patcher, sched)
+        plan.apply(patcher, sched, made)
+
+
+#: the patch plans of the run in progress (set by :func:`install`), for the failure advice
+RUN_PLANS: tuple[PatchPlan, ...] = ()
 
 
 def _prefix(target: Any) -> str:
     if isinstance(target, types.ModuleType):
         return target.__name__
-    if isinstance(target, type):
-        return target.__qualname__
+    if isinstance(target, (type, types.FunctionType)):
+        return f"{target.__module__}.{target.__qualname__}"
+    if isinstance(target, functools.partial):
+        return f"partial({_prefix(target.func)})"
+    if isinstance(target, types.MethodType):
+        return _prefix(target.__func__)
+    wrapped = getattr(target, "__wrapped__", None)
+    if isinstance(wrapped, types.FunctionType):  # a wrapper object that calls itself its function
+        return f"{wrapped.__module__}.{wrapped.__qualname__}"
     return type(target).__name__
 
 
@@ -135,7 +153,14 @@ def _rlock_held(lock: Any) -> bool:
 
 
 class PatchPlan:
-    """The pre-existing primitives of one module, class or object, swapped for every run."""
+    """The pre-existing primitives reachable from one target, swapped for every run.
+
+    The target is a module, class, function, ``functools.partial``, bound
+    method or object; its primitives are found where they hide (globals,
+    attributes, closure cells, defaults, ``__wrapped__`` chains, wrapper
+    objects: see :mod:`.reach`). Within one run every slot holding the same
+    primitive gets the same controlled twin, whichever plan found it.
+    """
 
     def __init__(self, target: Any) -> None:
         if isinstance(target, types.ModuleType) and target.__name__ in _REFUSED_MODULES:
@@ -143,33 +168,45 @@ class PatchPlan:
                 f"patch({target.__name__}): that module is already controlled during a run; "
                 "patch the module of the code under test instead"
             )
-        try:
-            namespace = vars(target)
-        except TypeError:
+        if isinstance(target, _NOT_TARGETS):
             raise TypeError(
-                f"patch(target): expected a module, class or object with a __dict__, "
-                f"got {type(target).__name__}"
-            ) from None
+                "patch(target): expected a module, class or object (a function, a "
+                f"functools.partial, a method, a wrapper), got {type(target).__name__}"
+            )
         self.target = target
         self.prefix = _prefix(target)
-        self.names = tuple(name for name, value in namespace.items() if _swappable(value))
-        if not self.names:
+        self.slots = tuple(reach.find_slots(target, self.prefix, _swappable))
+        #: the module (name) whose code the target belongs to, for the failure advice
+        self.module = _module_name(target)
+        if not self.slots:
             raise ValueError(
                 f"patch({self.prefix}): found no lock, condition, semaphore, event, barrier, "
-                "threading factory or time function to swap in it"
+                "threading factory or time function to swap in it (nor in the closures, "
+                "defaults and attributes of what it holds)"
             )
 
-    def apply(self, patcher: Patcher, sched: scheduler.Scheduler) -> None:
-        """Swap fresh controlled equivalents in for one run (restored by ``patcher``)."""
-        made: dict[int, Any] = {}
-        namespace = vars(self.target)
-        for name in self.names:
-            original = namespace.get(name)
-            if not _swappable(original):  # changed since the plan was made: leave it alone
-                continue
-            patcher.setattr(
-                self.target, name, self._stand_in(original, f"{self.prefix}.{name}", sched, made)
-            )
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Where each swapped object is (``app._lock``, ``app.f.<closure lock>``)."""
+        return tuple(slot.where for slot in self.slots)
+
+    def apply(
+        self, patcher: Patcher, sched: scheduler.Scheduler, made: dict[int, Any] | None = None
+    ) -> None:
+        """Swap controlled twins in for one run (restored by ``patcher``).
+
+        ``made`` maps id(original) to its twin for the whole run (default: the
+        run's own map), so one primitive is one twin wherever it is found.
+        """
+        twins = _RUN_TWINS if made is None else made
+        for slot in self.slots:
+            try:
+                original = slot.get()
+            except (AttributeError, ValueError, IndexError, KeyError, TypeError):
+                continue  # the slot is gone or emptied since the plan was made
+            if not _swappable(original) or dual.is_dual(original):
+                continue  # changed since the plan was made, or already controllable
+            slot.swap(patcher, self._stand_in(original, slot.where, sched, twins))
 
     def _stand_in(
         self, original: Any, name: str, sched: scheduler.Scheduler, made: dict[int, Any]
@@ -178,7 +215,7 @@ class PatchPlan:
         if known is not None and known[0] is original:
             return known[1]
         if id(original) in made:
-            return made[id(original)]
+            return made[id(original)][1]
         kind = type(original)
         stand_in: Any
         if kind is _RealLockType or kind in _RLOCK_TYPES:
@@ -190,8 +227,9 @@ class PatchPlan:
             stand_in = Lock(sched, name) if kind is _RealLockType else RLock(sched, name)
         elif kind is _RealCondition:
             inner = original._lock
-            lock = made.get(id(inner))
-            if lock is None:
+            if dual.is_dual(inner):
+                lock = inner.twin()
+            else:
                 lock = self._stand_in(inner, f"{name}._lock", sched, made)
             assert isinstance(lock, _OwnedLock)
             stand_in = Condition(sched, lock, name)
@@ -205,8 +243,46 @@ class PatchPlan:
         else:
             assert kind is _RealBarrier
             stand_in = Barrier(sched, original.parties, original._action, original._timeout, name)
-        made[id(original)] = stand_in
+        # the original is kept alive with its twin, so its id cannot be reused within the run
+        made[id(original)] = (original, stand_in)
         return stand_in
+
+
+#: id(original) -> (original, twin) for the run in progress; swapped in by :func:`install`
+_RUN_TWINS: dict[int, Any] = {}
+
+#: what can never be a patch target
+_NOT_TARGETS: tuple[type, ...] = (
+    type(None),
+    bool,
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    tuple,
+    list,
+    dict,
+    set,
+    frozenset,
+)
+
+
+def _module_name(target: Any) -> str:
+    if isinstance(target, types.ModuleType):
+        return target.__name__
+    module = getattr(target, "__module__", None)
+    if isinstance(module, str):
+        return module
+    func = getattr(target, "func", None) or getattr(target, "__func__", None)
+    return str(getattr(func, "__module__", "") or type(target).__module__)
+
+
+def patched_modules(plans: tuple[PatchPlan, ...]) -> frozenset[str]:
+    """The modules the plans patched as a whole (for advice that must not repeat them)."""
+    return frozenset(
+        plan.target.__name__ for plan in plans if isinstance(plan.target, types.ModuleType)
+    )
 
 
 _SWAPPABLE_TYPES: tuple[type, ...] = (
@@ -221,6 +297,8 @@ _SWAPPABLE_TYPES: tuple[type, ...] = (
 
 
 def _swappable(value: Any) -> bool:
+    if dual.is_dual(value):  # already controllable: found, and left as it is
+        return True
     known = _STAND_IN_BY_ID.get(id(value))
     if known is not None and known[0] is value:
         return True

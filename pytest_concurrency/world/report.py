@@ -306,18 +306,12 @@ def thread_states(sched: Scheduler) -> str:
 
 # -- uncontrolled blocks ---------------------------------------------------------------------------
 
-_FIXES = """likely fixes:
-  - a lock, condition, semaphore or event created before the run (e.g. at module level:
-    `_lock = threading.Lock()`) is invisible to the scheduler: pass its module or object to
-    interleavings.patch(...) (or explore(..., patch=[...]))
-  - names bound at import with `from threading import Lock` or `from time import sleep`:
-    patch that module the same way
-  - a queue.Queue or an executor created before the run: create it inside the scenario
-  - real I/O (sockets, subprocesses, blocking files): replace it with a fake
-  - busy-waiting on time.monotonic(): virtual time only moves when every thread is blocked;
-    wait on an Event or Condition with a timeout instead
-  - a legitimately long computation between two synchronisation points: raise
-    uncontrolled_timeout"""
+
+def _fixes(frame: FrameType | None) -> str:
+    """Fixes that fit: the primitive the thread is blocked on, where it is held, what to patch."""
+    from pytest_concurrency.world import advice, patching
+
+    return advice.uncontrolled_fixes(frame, patching.RUN_PLANS)
 
 
 def uncontrolled_failure(sched: Scheduler, limit: float) -> RunFailure:
@@ -332,6 +326,6 @@ def uncontrolled_failure(sched: Scheduler, limit: float) -> RunFailure:
         f"uncontrolled block: thread {name} made no scheduling point for {limit:g} s; it is "
         "blocked where the scheduler cannot see it (an uncontrolled lock, a C-level wait, I/O) "
         "or running a long computation",
-        details=f"where {name} is:\n{format_stack(frame)}\n\n{_FIXES}",
+        details=f"where {name} is:\n{format_stack(frame)}\n\n{_fixes(frame)}",
         thread=name,
     )
