@@ -68,7 +68,8 @@ def test_every_option_a_strategy_reads_is_accepted(strategy: str) -> None:
 def test_defaults_are_not_options_given() -> None:
     for strategy in STRATEGY_OPTIONS:
         options = ExploreOptions.create(strategy=strategy)
-        assert (options.seed, options.depth, options.preemption_bound) == (None, 3, 2)
+        bound = None if strategy == "dpor" else 2  # dpor covers every class: no bound
+        assert (options.seed, options.depth, options.preemption_bound) == (None, 3, bound)
 
 
 def test_the_replay_options_are_not_checked_against_a_strategy() -> None:
