@@ -437,14 +437,16 @@ def memory_point(
 ) -> bool:
     """Make this instruction a ``"memory"`` point if it touches shared memory.
 
-    The same rules as :func:`~.lines.line_point` (only the baton holder's
-    instructions, none on a function's first line). ``alone``: no other thread
+    Only the baton holder's instructions count. Unlike line points, the
+    instructions on a function's first line count too (a lambda's whole body
+    is there): instruction events report them on every call, where line
+    events do not. ``alone``: no other thread
     could run at the last decision, so this access is no choice; a reducing
     strategy still learns of it (as part of the running event), others pay
     nothing. Returns True when no choice was possible (the thread is alone).
     """
     me = sched.current
-    if me is None or me.ident != _get_ident() or sched.over or line == code.co_firstlineno:
+    if me is None or me.ident != _get_ident() or sched.over:
         return alone
     if alone and sched.events is None:
         return True
