@@ -76,10 +76,14 @@ class ExploreResult:
     schedules_run: int
     #: how many different schedules (choice sequences) those runs were
     distinct_schedules: int
-    #: True when dfs covered its whole preemption-bounded space
+    #: True when dfs covered its whole preemption-bounded space, or dpor every
+    #: equivalence class of interleavings (within its bound, if it had one)
     exhausted: bool
     #: real seconds
     elapsed: float
+    #: dpor: how many of the runs were a new equivalence class (the others were
+    #: cut short by a sleep set and repeated a class already run); None otherwise
+    equivalence_classes: int | None = None
 
 
 class _Unset:
@@ -111,7 +115,7 @@ class ExploreOptions:
     runs: int | None = 1000
     seed: int | None = None
     depth: int = 3
-    preemption_bound: int = 2
+    preemption_bound: int | None = 2
     time_budget: float | None = None
     max_steps: int = 20_000
     uncontrolled_timeout: float = 2.0
@@ -131,13 +135,13 @@ class ExploreOptions:
         runs: int | None = 1000,
         seed: int | None = _UNSET,
         depth: int = _UNSET,
-        preemption_bound: int = _UNSET,
+        preemption_bound: int | None = _UNSET,
         time_budget: float | None = None,
         max_steps: int = 20_000,
         uncontrolled_timeout: float = 2.0,
         thread_errors: str = "fail",
         patch: Any = (),
-        granularity: str = "sync",
+        granularity: str = _UNSET,
         trace: Any = None,
         timers: str = "autojump",
         inject_cancel: int = 0,
@@ -157,20 +161,37 @@ class ExploreOptions:
         )
         seed = cls.seed if seed is _UNSET else seed
         depth = cls.depth if depth is _UNSET else depth
-        preemption_bound = cls.preemption_bound if preemption_bound is _UNSET else preemption_bound
+        if granularity is _UNSET:
+            # dpor needs to see memory accesses; the others keep to synchronisation points
+            granularity = "memory" if strategy == "dpor" else cls.granularity
+        if preemption_bound is _UNSET:
+            # dpor's default is no bound: it covers every class of interleavings
+            preemption_bound = None if strategy == "dpor" else cls.preemption_bound
         if runs is not None:
             check_count("runs", runs, minimum=1)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         check_count("depth", depth, minimum=1)
-        check_count("preemption_bound", preemption_bound, minimum=0)
+        if preemption_bound is not None:
+            check_count("preemption_bound", preemption_bound, minimum=0)
         budget = (
             None
             if time_budget is None
             else check_seconds("time_budget", time_budget, allow_zero=False)
         )
-        if runs is None and budget is None and strategy != "dfs":
-            raise ValueError("runs=None (no limit) needs a time_budget, or strategy='dfs'")
+        if runs is None and budget is None and strategy not in ("dfs", "dpor"):
+            raise ValueError(
+                "runs=None (no limit) needs a time_budget, or strategy='dfs' or 'dpor'"
+            )
+        if strategy == "dpor" and granularity != "memory":
+            raise ValueError(
+                "strategy='dpor' needs granularity='memory': it reorders only accesses that "
+                f"conflict, and at granularity={granularity!r} it cannot see which do"
+            )
+        if strategy == "dpor" and timers == "choice":
+            raise ValueError(
+                "strategy='dpor' does not support timers='choice' yet: use strategy='dfs'"
+            )
         check_count("max_steps", max_steps, minimum=1)
         if thread_errors not in ("fail", "ignore"):
             raise ValueError(f"thread_errors must be 'fail' or 'ignore', got {thread_errors!r}")
@@ -179,8 +200,8 @@ class ExploreOptions:
         check_count("inject_cancel", inject_cancel)
         if trace is not None and granularity == "sync":
             raise ValueError(
-                "trace= selects the code traced line by line: it needs granularity='line' "
-                "or 'opcode'"
+                "trace= selects the code traced line by line: it needs granularity='line', "
+                "'opcode' or 'memory'"
             )
         return cls(
             strategy=strategy,
@@ -375,6 +396,7 @@ def run_exploration(
         distinct_schedules=len(distinct),
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
+        equivalence_classes=getattr(strategy, "classes", None),
     )
 
 
@@ -431,7 +453,12 @@ def _explored_failure(
             f"note: {', '.join(result.abandoned)} could not be stopped and were abandoned "
             "(daemon threads; they end at their next scheduling point)"
         )
-    how = f"seed {seed}" if seed is not None else f"preemption bound {options.preemption_bound}"
+    bound = options.preemption_bound
+    how = (
+        f"seed {seed}"
+        if seed is not None
+        else ("no preemption bound" if bound is None else f"preemption bound {bound}")
+    )
     return build_failure(
         failure,
         token=token,
@@ -452,13 +479,13 @@ def explore(
     runs: int | None = 1000,
     seed: int | None = _UNSET,
     depth: int = _UNSET,
-    preemption_bound: int = _UNSET,
+    preemption_bound: int | None = _UNSET,
     time_budget: float | None = None,
     max_steps: int = 20_000,
     uncontrolled_timeout: float = 2.0,
     thread_errors: str = "fail",
     patch: Any = (),
-    granularity: str = "sync",
+    granularity: str = _UNSET,
     trace: Any = None,
     timers: str = "autojump",
     inject_cancel: int = 0,

@@ -49,7 +49,8 @@ _get_ident = _realtime.get_ident
 #: names accepted by ``explore(granularity=...)``: the ones a token can record
 GRANULARITIES = token.GRANULARITIES
 #: the granularities below sync: the event kind whose every occurrence is a point
-EVENT_KINDS = ("line", "opcode")
+#: (at "memory", every instruction is looked at and those touching memory are points)
+EVENT_KINDS = ("line", "opcode", "memory")
 #: names of the line-event backends (the default depends on the Python version)
 BACKENDS = ("monitoring", "settrace")
 #: source text of a line point shown in a trace, at most

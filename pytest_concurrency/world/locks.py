@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pytest_concurrency._lockctx import AcquireReleaseContext
+from pytest_concurrency.world.events import ACQUIRE, READ, RELEASE, TRY, WRITE
 from pytest_concurrency.world.primitives import Primitive, lock_timeout
 
 if TYPE_CHECKING:
@@ -39,8 +40,12 @@ class _OwnedLock(AcquireReleaseContext, Primitive):
         deadline = sched.deadline_after(timeout)
         while self._owner is not None:
             if not blocking or (deadline is not None and deadline <= sched.now):
+                sched.access(self, TRY)
                 return False
+            sched.access(self, None)  # only waiting: the acquire happens when it wakes
             sched.block(me, self._is_free, deadline, "acquire", self)
+        # a try that succeeded could have run before the release, and failed: a write
+        sched.access(self, ACQUIRE if blocking else WRITE)
         return True
 
     def _is_free(self) -> bool:
@@ -82,10 +87,12 @@ class Lock(_OwnedLock):
         self._sched.point("release", self)
         if self._owner is None:
             raise RuntimeError("release unlocked lock")
+        self._sched.access(self, RELEASE)
         self._owner = None
 
     def locked(self) -> bool:
         self._sched.point("locked", self)
+        self._sched.access(self, READ)
         return self._owner is not None
 
 
@@ -104,6 +111,7 @@ class RLock(_OwnedLock):
         wait = lock_timeout(blocking, timeout)
         me = self._sched.point("acquire", self)
         if self._owner is me:
+            self._sched.access(self, None)  # re-entering: nobody else can tell
             self._count += 1
             return True
         if not self._wait_free(me, blocking, wait):
@@ -116,6 +124,7 @@ class RLock(_OwnedLock):
         me = self._sched.point("release", self)
         if self._owner is not me:
             raise RuntimeError("cannot release un-acquired lock")
+        self._sched.access(self, RELEASE)
         self._count -= 1
         if self._count == 0:
             self._owner = None

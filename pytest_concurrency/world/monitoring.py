@@ -31,6 +31,7 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency.world.lines import line_point
+from pytest_concurrency.world.memory import memory_point
 
 if TYPE_CHECKING:
     from pytest_concurrency._patching import Patcher
@@ -83,13 +84,19 @@ class MonitoringBackend:
         self._enabled: list[CodeType] = []
         self._sched: Scheduler | None = None
         self._armed = False
+        #: memory granularity: no other thread could run at the last decision
+        self._alone = False
         events = _monitoring.events
         self._event: int = events.LINE if kind == "line" else events.INSTRUCTION
         #: opcode granularity: traced code object -> line of each code unit
         self._lines: dict[CodeType, tuple[int, ...]] = {}
         # strong references: the interpreter does not keep one while a callback runs,
         # and the event callback unregisters itself
-        self._event_callback = self._on_line if kind == "line" else self._on_instruction
+        self._event_callback = {
+            "line": self._on_line,
+            "opcode": self._on_instruction,
+            "memory": self._on_memory,
+        }[kind]
         self._start_callback = self._on_start
 
     def start(self) -> None:
@@ -132,6 +139,7 @@ class MonitoringBackend:
 
     def rearm(self) -> None:
         """Deliver events again: the scheduler is deciding, who can run may change."""
+        self._alone = False
         if not self._armed and self._tool is not None:
             self._armed = True
             _monitoring.register_callback(self._tool, self._event, self._event_callback)
@@ -159,6 +167,17 @@ class MonitoringBackend:
         sched = self._sched
         if sched is not None and line_point(sched, code, self._lines[code][offset // 2], offset):
             self._disarm()
+
+    def _on_memory(self, code: CodeType, offset: int) -> None:
+        sched = self._sched
+        if sched is None:
+            return
+        line = self._lines[code][offset // 2]
+        alone = memory_point(sched, code, line, offset, sys._getframe(1), self._alone)
+        if alone and sched.events is None:
+            self._disarm()  # nobody needs to hear of accesses made alone
+        else:
+            self._alone = alone
 
     def _disarm(self) -> None:
         """The baton holder is alone: no more Python calls until :meth:`rearm`."""

@@ -80,6 +80,18 @@ class Strategy(Protocol):
     def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord: ...
 
 
+class EventObserver(Protocol):
+    """Told of every event -- one thread running from one point to its next (see .dpor)."""
+
+    def observe(self, chosen: ThreadRecord, enabled: list[ThreadRecord]) -> None: ...
+
+    def access(self, resource: object, mode: str | None) -> None: ...
+
+    def touch(self, memory: object) -> None: ...
+
+    def finished(self, record: ThreadRecord) -> None: ...
+
+
 class LineHook(Protocol):
     """Line-level preemption (:mod:`.lines`): told whenever the scheduler looks at who can run."""
 
@@ -135,6 +147,7 @@ class ThreadRecord:
         "index",
         "name",
         "park",
+        "pending",
         "ready",
         "thread",
         "waiting_on",
@@ -159,6 +172,8 @@ class ThreadRecord:
         self.deadline: float | None = None
         self.waiting_on: Waitable | None = None
         self.waiting_op = ""
+        #: (op, resource) of the point this thread runs from next; kept for an event observer
+        self.pending: tuple[str, object] | None = ("begin", self)
 
     # a thread is itself a Waitable: join() waits on it, and it "holds" its own end
     def label(self) -> str:
@@ -188,6 +203,7 @@ class Scheduler:
         "choices",
         "current",
         "done",
+        "events",
         "failure",
         "line_hook",
         "live",
@@ -246,6 +262,10 @@ class Scheduler:
         self._outsider: ThreadRecord | None = None
         #: the Patcher of this run, so that patches applied inside a run are restored with it
         self.run_patcher: Any = None
+        #: a strategy that reduces over events (see .dpor) is told of every one
+        self.events: EventObserver | None = (
+            strategy if getattr(strategy, "observes_events", False) else None  # type: ignore[assignment]
+        )
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -332,6 +352,8 @@ class Scheduler:
         self.steps += 1
         if self.steps > self.max_steps:
             self._budget_exhausted(me)
+        if self.events is not None:
+            me.pending = (op, resource)
         nxt = self._pick(me, me)
         tracer = self.tracer
         if tracer is not None:
@@ -369,6 +391,8 @@ class Scheduler:
         me.deadline = deadline
         me.waiting_on = resource
         me.waiting_op = op
+        if self.events is not None:
+            me.pending = (op, resource)
         tracer = self.tracer
         if tracer is not None:
             tracer.blocks(self, me, op, resource, deadline)
@@ -458,9 +482,20 @@ class Scheduler:
             if any(chosen is record for record in timers):
                 self._fire_timer(chosen)
             return chosen
-        if len(enabled) == 1:
-            return enabled[0]
-        return self._ask(enabled, current)
+        chosen = enabled[0] if len(enabled) == 1 else self._ask(enabled, current)
+        if self.events is not None:
+            self.events.observe(chosen, enabled)
+        return chosen
+
+    def access(self, resource: object, mode: str | None) -> None:
+        """What the running event did to ``resource`` (for a reducing strategy; see .dpor)."""
+        if self.events is not None:
+            self.events.access(resource, mode)
+
+    def touch(self, memory: object) -> None:
+        """The running event also touched ``memory`` (an access made with no choice)."""
+        if self.events is not None:
+            self.events.touch(memory)
 
     def _fire_timer(self, record: ThreadRecord) -> None:
         """A timer option was chosen: virtual time jumps to its deadline (it times out)."""
@@ -548,6 +583,8 @@ class Scheduler:
     def start_first(self, record: ThreadRecord) -> None:
         """Hand the baton to the scenario thread (called by the coordinator)."""
         self.current = record
+        if self.events is not None:
+            self.events.observe(record, [record])
         record.park.release()
 
     def wait_first_turn(self, record: ThreadRecord) -> None:
@@ -569,6 +606,8 @@ class Scheduler:
                     return
                 if self.tracer is not None:
                     self.tracer.finished(self, record)
+                if self.events is not None:
+                    self.events.finished(record)
                 if not any(not r.daemon for r in self.live):
                     self.current = None
                     self._end()

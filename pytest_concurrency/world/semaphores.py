@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pytest_concurrency._lockctx import AcquireReleaseContext
+from pytest_concurrency.world.events import ACQUIRE, RELEASE, TRY, WRITE
 from pytest_concurrency.world.primitives import Primitive
 
 if TYPE_CHECKING:
@@ -36,8 +37,12 @@ class Semaphore(AcquireReleaseContext, Primitive):
         deadline = sched.deadline_after(timeout)
         while self._value == 0:
             if not blocking or (deadline is not None and deadline <= sched.now):
+                sched.access(self, TRY)
                 return False
+            sched.access(self, None)  # only waiting: the acquire happens when it wakes
             sched.block(me, self._available, deadline, "acquire", self)
+        # a try that succeeded could have run before the release, and failed: a write
+        sched.access(self, ACQUIRE if blocking else WRITE)
         self._value -= 1
         return True
 
@@ -46,6 +51,7 @@ class Semaphore(AcquireReleaseContext, Primitive):
             raise ValueError("n must be one or more")
         self._sched.point("release", self)
         self._check_release(n)
+        self._sched.access(self, RELEASE)
         self._value += n
 
     def _check_release(self, n: int) -> None:

@@ -27,6 +27,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency.world.lines import line_point
+from pytest_concurrency.world.memory import memory_point
 
 if TYPE_CHECKING:
     from pytest_concurrency._patching import Patcher
@@ -39,7 +40,7 @@ TraceFunction = Any
 
 def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFunction:
     """The local tracer of one traced frame: the chained tracer first, then the point."""
-    kind = backend.kind  # "line" or "opcode": the event that is a point
+    kind = backend.event  # "line" or "opcode": the event that is (or may be) a point
     if inner is None:  # the common case, kept to the fewest operations per event
 
         def alone(frame: FrameType, event: str, arg: object) -> TraceFunction:
@@ -63,8 +64,19 @@ def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFuncti
 
 def _point(backend: SettraceBackend, frame: FrameType) -> None:
     sched = backend.sched
-    offset = frame.f_lasti if backend.kind == "opcode" else None
-    if sched is not None and line_point(sched, frame.f_code, frame.f_lineno, offset):
+    if sched is None:
+        return
+    if backend.kind == "memory":
+        alone = memory_point(
+            sched, frame.f_code, frame.f_lineno, frame.f_lasti, frame, backend.alone
+        )
+        if sched.events is not None:  # a reducing strategy hears of accesses made alone
+            backend.alone = alone
+            return
+    else:
+        offset = frame.f_lasti if backend.kind == "opcode" else None
+        alone = line_point(sched, frame.f_code, frame.f_lineno, offset)
+    if alone:
         backend.armed = False
 
 
@@ -90,7 +102,7 @@ class _ThreadChain:
                 sys.settrace(self.function)
         backend = self._backend
         if backend.selection.covers(frame.f_code):
-            if backend.kind == "opcode":
+            if backend.event == "opcode":
                 frame.f_trace_opcodes = True
             return _frame_tracer(backend, local)
         if local is None:
@@ -103,11 +115,15 @@ class SettraceBackend:
 
     def __init__(self, selection: TraceSelection, kind: str = "line") -> None:
         self.selection = selection
-        #: the trace event that is a scheduling point: "line" or "opcode"
+        #: the granularity: "line", "opcode" or "memory"
         self.kind = kind
+        #: the trace event that is (or, at memory granularity, may be) a point
+        self.event = "line" if kind == "line" else "opcode"
         self.sched: Scheduler | None = None
         #: False while the baton holder is alone: its lines are no points (see line_point)
         self.armed = False
+        #: memory granularity with a reducing strategy: alone, accesses are only recorded
+        self.alone = False
         self._previous: TraceFunction = None
 
     def start(self) -> None:
@@ -122,9 +138,11 @@ class SettraceBackend:
         patcher.setattr(threading, "_trace_hook", self._install)
         sched.line_hook = self
         self.armed = True
+        self.alone = False
 
     def rearm(self) -> None:
         self.armed = True
+        self.alone = False
 
     def _install(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
         """The first trace event of a thread started during the run."""

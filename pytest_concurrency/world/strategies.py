@@ -10,6 +10,7 @@ seed explores the same schedules in any process.
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Mapping, Sequence
 
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
@@ -21,6 +22,7 @@ STRATEGY_OPTIONS: dict[str, frozenset[str]] = {
     "random": frozenset({"seed"}),
     "pct": frozenset({"seed", "depth"}),
     "dfs": frozenset({"preemption_bound"}),
+    "dpor": frozenset({"preemption_bound"}),
 }
 #: names accepted by ``explore(strategy=...)``
 STRATEGIES = tuple(STRATEGY_OPTIONS)
@@ -319,11 +321,15 @@ def _names(indices: tuple[int, ...]) -> str:
 
 
 def make_strategy(
-    name: str, *, seed: int, depth: int, preemption_bound: int
+    name: str, *, seed: int, depth: int, preemption_bound: int | None
 ) -> ExplorationStrategy:
     """The strategy called ``name`` (validated by the caller)."""
+    if name == "dpor":
+        from pytest_concurrency.world.dpor import DPORStrategy
+
+        return DPORStrategy(preemption_bound)
     if name == "random":
         return RandomStrategy(seed)
     if name == "pct":
         return PCTStrategy(seed, depth)
-    return DFSStrategy(preemption_bound)
+    return DFSStrategy(sys.maxsize if preemption_bound is None else preemption_bound)

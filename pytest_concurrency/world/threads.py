@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_timeout
 from pytest_concurrency._patching import Patcher
+from pytest_concurrency.world.events import JOINED, READ
 from pytest_concurrency.world.scheduler import (
     Abort,
     Scheduler,
@@ -168,8 +169,11 @@ def _join(self: threading.Thread, timeout: float | None = None) -> None:
     deadline = sched.deadline_after(None if timeout is None else max(timeout, 0))
     while not target.finished:
         if deadline is not None and deadline <= sched.now:
+            sched.access(target, READ)  # timed out: learnt only that it is still running
             return
+        sched.access(target, None)  # only waiting for its end
         sched.block(me, target.is_finished, deadline, "join", target)
+    sched.access(target, JOINED)
 
 
 def _is_alive(self: threading.Thread) -> bool:
@@ -178,6 +182,7 @@ def _is_alive(self: threading.Thread) -> bool:
         return _original_is_alive(self)
     sched, target = found
     sched.point("is_alive", target)
+    sched.access(target, READ)
     return not target.finished
 
 

@@ -40,9 +40,9 @@ from pytest_concurrency._public import public
 PREFIX = "pc"
 VERSION = 1
 #: granularities a token can record, by their index in the mode byte
-GRANULARITIES = ("sync", "line", "opcode")
+GRANULARITIES = ("sync", "line", "opcode", "memory")
 #: granularities whose tokens carry the line header (Python version, trace= tag)
-_TRACED = frozenset({"line", "opcode"})
+_TRACED = frozenset({"line", "opcode", "memory"})
 #: bit of the mode byte set for timers="choice"
 _TIMER_CHOICES = 0x10
 #: bit of the mode byte set when asyncio cancellations were injected (budget follows)

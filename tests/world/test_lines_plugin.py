@@ -67,7 +67,7 @@ def test_marker_and_fixture_take_the_options_and_line_tokens_replay(
     assert "PASSED test_it.py::test_marker_sync" in output  # no line points: nothing found
     assert output.count("made twice") >= 2
     assert "timed out" in output
-    assert "granularity must be one of 'sync', 'line', 'opcode', got 'bytecode'" in output
+    assert "granularity must be one of 'sync', 'line', 'opcode', 'memory', got 'bytecode'" in output
     token = _token(output, "test_it.py::test_marker_lines")
     replayed = pytester.runpytest_subprocess(
         "test_it.py::test_marker_lines", f"--interleavings-replay={token}"

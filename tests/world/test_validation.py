@@ -53,7 +53,7 @@ def test_the_message_names_every_unused_option_and_who_reads_them() -> None:
         explore(_nothing, strategy="random", depth=4, preemption_bound=1)
     message = str(info.value)
     assert "depth=4 (read by strategy 'pct')" in message
-    assert "preemption_bound=1 (read by strategy 'dfs')" in message
+    assert "preemption_bound=1 (read by strategy 'dfs' and 'dpor')" in message
     assert "remove them" in message
     assert "strategy='random' reads seed" in message
 
@@ -68,7 +68,8 @@ def test_every_option_a_strategy_reads_is_accepted(strategy: str) -> None:
 def test_defaults_are_not_options_given() -> None:
     for strategy in STRATEGY_OPTIONS:
         options = ExploreOptions.create(strategy=strategy)
-        assert (options.seed, options.depth, options.preemption_bound) == (None, 3, 2)
+        bound = None if strategy == "dpor" else 2  # dpor covers every class: no bound
+        assert (options.seed, options.depth, options.preemption_bound) == (None, 3, bound)
 
 
 def test_the_replay_options_are_not_checked_against_a_strategy() -> None:
