@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_seconds
-from pytest_concurrency._clock import asyncio_patches, run_driver, scoped, threading_patches
+from pytest_concurrency._clock import (
+    asyncio_patches,
+    peers,
+    run_driver,
+    scoped,
+    threading_patches,
+)
 from pytest_concurrency._clock.captured import SCANNER, FakeClockWarning
 from pytest_concurrency._clock.datetime_bridge import DATETIME_RANGE, DatetimeBridge
 from pytest_concurrency._clock.harness import ModuleRules
@@ -134,10 +140,12 @@ class FakeClock:
                 "another FakeClock is already installed; uninstall it before installing "
                 "this one (one virtual clock at a time)"
             )
+        peers.refuse_active_travel()
         timeline = self._timeline
         patcher = Patcher()
         bridge = None
         try:
+            peers.refuse_travels(patcher)
             if self._fake_datetime:
                 bridge = DatetimeBridge(timeline.wall(), self._rules.freezegun_ignore())
                 bridge.start()
