@@ -539,7 +539,7 @@ def test_demo_section_catches_both_bugs_and_passes_both_fixes() -> None:
     assert [(o.name, o.ok) for o in outcomes] == [
         ("thread started, never joined", True),
         ("fixed: stopped and joined", True),
-        ("lock map keyed by request id (seed 001)", True),
+        ("lock map keyed by request id", True),
         ("fixed: lock dropped by its last user", True),
     ]
     assert "leaked 1 thread, created at leaks_demo.py:" in outcomes[0].observed

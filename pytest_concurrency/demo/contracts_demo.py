@@ -266,42 +266,42 @@ class SeedCase:
 
 SEEDS = (
     SeedCase(
-        "seed 000",
+        "a vocabulary cache",
         "per-key lock without the re-check inside it",
         NoRecheckCache,
         ReferenceBuildOnceCache,
         "test_loader_runs_once_per_key",
     ),
     SeedCase(
-        "seed 001",
+        "a per-key config store",
         "clear() drops a lock that a task holds",
         SeedConfigStore,
         ReferenceKeyedStore,
         "test_clear_never_lets_two_holders_in",
     ),
     SeedCase(
-        "seed 002a",
+        "an ordered turnstile",
         "no turnstile: segments merge as they finish",
         NoTurnstile,
         ReferenceOrderedTurnstile,
         "test_steps_run_in_key_order",
     ),
     SeedCase(
-        "seed 002b",
+        "a deferred-deletion janitor",
         "one sleeping thread per pending delete",
         OneThreadPerItem,
         ReferenceDeferredDeleter,
         "test_one_thread_for_any_number_of_items",
     ),
     SeedCase(
-        "seed 003",
+        "a run guard",
         "run slot checked outside its lock",
         CheckOutsideTheLock,
         ReferenceRunGuard,
         "test_at_most_one_run_is_accepted",
     ),
     SeedCase(
-        "seed 004",
+        "a keyed worker pool",
         "select-then-release worker claim",
         SelectThenRelease,
         ReferenceWorkerPool,
@@ -349,7 +349,7 @@ def _holds(contract: type[Contract], seed: str) -> Outcome:
     )
 
 
-TITLE = "Seed guards and their contracts"
+TITLE = "Guards from real fixes and their contracts"
 
 
 def run() -> list[Outcome]:
@@ -357,5 +357,5 @@ def run() -> list[Outcome]:
     for case in SEEDS:
         outcomes.append(_caught(case))
         outcomes.append(_holds(case.reference, case.seed))
-    outcomes.append(_holds(ReferenceSingleFlight, "seed 000"))
+    outcomes.append(_holds(ReferenceSingleFlight, "a vocabulary cache"))
     return outcomes

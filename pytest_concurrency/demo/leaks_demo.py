@@ -139,6 +139,6 @@ def run() -> list[Outcome]:
     return [
         _thread_row("thread started, never joined", fire_and_forget, leaks_expected=True),
         _thread_row("fixed: stopped and joined", start_stop_join, leaks_expected=False),
-        _lock_map_row("lock map keyed by request id (seed 001)", drop_unused_locks=False),
+        _lock_map_row("lock map keyed by request id", drop_unused_locks=False),
         _lock_map_row("fixed: lock dropped by its last user", drop_unused_locks=True),
     ]

@@ -15,7 +15,7 @@ from pytest_concurrency.demo import contracts_demo
 def test_both_sections_are_registered() -> None:
     assert "pytest_concurrency.demo.contracts_demo" in demo.SECTIONS
     assert "pytest_concurrency.bench.load_bench" in bench.SECTIONS
-    assert contracts_demo.TITLE == "Seed guards and their contracts"
+    assert contracts_demo.TITLE == "Guards from real fixes and their contracts"
     assert load_bench.TITLE == "Guards under load"
 
 
@@ -31,7 +31,7 @@ def test_each_seeds_original_bug_is_caught_with_its_trace_and_token(
 
 
 def test_a_reference_passing_its_contract_reports_what_it_explored() -> None:
-    outcome = contracts_demo._holds(contracts_demo.ReferenceRunGuard, "seed 003")
+    outcome = contracts_demo._holds(contracts_demo.ReferenceRunGuard, "a run guard")
     assert outcome.ok, outcome.detail
     assert outcome.observed.startswith("7/7 hold, ")
     assert outcome.observed.endswith(" schedules explored")

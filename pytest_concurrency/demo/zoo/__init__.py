@@ -32,16 +32,16 @@ class ZooBug:
 
 
 ZOO = (
-    ZooBug("single-flight without re-check", "single_flight", "seed 000"),
-    ZooBug("worker pool select-then-release", "worker_pool", "seed 004"),
+    ZooBug("single-flight without re-check", "single_flight", "a vocabulary cache"),
+    ZooBug("worker pool select-then-release", "worker_pool", "a keyed worker pool"),
     ZooBug("ABBA deadlock", "abba", "classic"),
     ZooBug("lost wakeup", "lost_wakeup", "classic"),
-    ZooBug("turnstile early return", "turnstile", "seed 002a"),
+    ZooBug("turnstile early return", "turnstile", "an ordered turnstile"),
     ZooBug(
         "run slot checked outside its lock",
         "run_slot",
-        "seed 003",
+        "a run guard",
         patch=("pytest_concurrency.demo.zoo.run_slot",),
     ),
-    ZooBug("janitor deaf to earlier items", "janitor", "seed 002b"),
+    ZooBug("janitor deaf to earlier items", "janitor", "a deferred-deletion janitor"),
 )

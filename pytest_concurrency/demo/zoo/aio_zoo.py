@@ -12,9 +12,9 @@ from typing import Any
 from pytest_concurrency.demo.zoo import ZooBug
 
 AIO_ZOO = (
-    ZooBug("stale read installed over a newer save", "aio_stale_read", "seed 001"),
-    ZooBug("older save overwrites a newer one", "aio_older_save", "seed 001"),
-    ZooBug("clear drops a held per-key lock", "aio_dropped_lock", "seed 001"),
+    ZooBug("stale read installed over a newer save", "aio_stale_read", "a per-key config store"),
+    ZooBug("older save overwrites a newer one", "aio_older_save", "a per-key config store"),
+    ZooBug("clear drops a held per-key lock", "aio_dropped_lock", "a per-key config store"),
     ZooBug("semaphore waiter cancelled after its wake-up", "aio_semaphore", "CPython asyncio"),
 )
 

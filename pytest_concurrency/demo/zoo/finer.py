@@ -37,7 +37,7 @@ class FinerBug:
 FINER_ZOO = (
     FinerBug(ZooBug("lost update in self.value += 1", "lost_update", "classic"), LINE),
     FinerBug(
-        ZooBug("check-then-set on a shared dict", "check_then_set", "seed 000 without its lock"),
+        ZooBug("check-then-set on a shared dict", "check_then_set", "a cache without its lock"),
         LINE,
     ),
     FinerBug(
@@ -53,7 +53,7 @@ FINER_ZOO = (
         ZooBug(
             "timeout fires just before the notify",
             "timeout_race",
-            "seed 002a's fail-open timeout",
+            "a turnstile's fail-open timeout",
         ),
         TIMER_CHOICE,
     ),
