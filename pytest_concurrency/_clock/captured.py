@@ -30,10 +30,11 @@ from pytest_concurrency._clock import scoped
 from pytest_concurrency._clock.harness import HARNESS_PACKAGES, ModuleRules
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency._public import public
+from pytest_concurrency.errors import ConcurrencyWarning
 
 
 @public
-class FakeClockWarning(UserWarning):
+class FakeClockWarning(ConcurrencyWarning):
     """A captured time function the fake clock could not replace (it keeps real time)."""
 
 

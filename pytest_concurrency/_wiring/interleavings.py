@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_concurrency.errors import ConcurrencyWarning
+
 if TYPE_CHECKING:
     from pytest_concurrency.world.api import ExploreResult
     from pytest_concurrency.world.patching import PatchPlan
@@ -42,7 +44,7 @@ _SHAREABLE_FIXTURES = frozenset(
 )
 
 
-class InterleavingsFixtureWarning(pytest.PytestWarning):
+class InterleavingsFixtureWarning(ConcurrencyWarning, pytest.PytestWarning):
     """An ``@pytest.mark.interleavings`` test uses a function-scoped fixture.
 
     The test body runs once per schedule but its fixtures are set up once, so a

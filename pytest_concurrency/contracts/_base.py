@@ -26,6 +26,7 @@ from typing import Any, ClassVar, TypeVar
 
 import pytest
 
+from pytest_concurrency.errors import ConcurrencyError
 from pytest_concurrency.world import api as _explorer
 from pytest_concurrency.world.report import InterleavingFailure
 
@@ -44,11 +45,11 @@ def abstract_subject(method: F) -> F:
     return method
 
 
-class SubjectError(TypeError):
+class SubjectError(ConcurrencyError, TypeError):
     """``make_subject`` returned something the contract cannot use (None, a missing method)."""
 
 
-class ExplorationBudgetError(RuntimeError):
+class ExplorationBudgetError(ConcurrencyError, RuntimeError):
     """An exhaustive exploration did not cover its space within the contract's budget.
 
     Not a property violation: the subject has more scheduling points than the

@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
+from pytest_concurrency.errors import ConcurrencyError
 from pytest_concurrency.world.api import SpawnHandle, spawn
 
 __all__ = ["ContractError", "Overlap", "outcome_of", "start"]
 
 
-class ContractError(Exception):
+class ContractError(ConcurrencyError):
     """The error a contract's callable raises on purpose (a failing load, a failing delete)."""
 
 

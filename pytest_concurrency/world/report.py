@@ -16,6 +16,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency._public import public
+from pytest_concurrency.errors import ConcurrencyError
 from pytest_concurrency.world.trace import Trace, is_internal, short_path
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ TRACE_LINES_SHOWN = 120
 
 
 @public
-class InterleavingFailure(AssertionError):
+class InterleavingFailure(ConcurrencyError, AssertionError):
     """A schedule of the scenario failed: an assertion, an exception, a deadlock, ...
 
     ``token`` replays exactly that schedule; ``trace`` has one record per step
@@ -116,7 +117,7 @@ class UncontrolledBlock(InterleavingFailure):
 
 
 @public
-class NondeterministicScenarioError(RuntimeError):
+class NondeterministicScenarioError(ConcurrencyError, RuntimeError):
     """The same choices led to different schedules: the scenario depends on something else.
 
     Typical causes: randomness, real time, iteration over a set of objects

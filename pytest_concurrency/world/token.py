@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_concurrency._public import public
+from pytest_concurrency.errors import ConcurrencyError
 
 PREFIX = "pc"
 VERSION = 1
@@ -60,7 +61,7 @@ SHAPE = (
 
 
 @public
-class ReplayTokenError(ValueError):
+class ReplayTokenError(ConcurrencyError, ValueError):
     """A replay token that is malformed, from another version, or for another scenario."""
 
 
