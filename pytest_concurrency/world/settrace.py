@@ -64,7 +64,8 @@ def _frame_tracer(backend: SettraceBackend, inner: TraceFunction) -> TraceFuncti
 def _point(backend: SettraceBackend, frame: FrameType) -> None:
     sched = backend.sched
     offset = frame.f_lasti if backend.kind == "opcode" else None
-    if sched is not None and line_point(sched, frame.f_code, frame.f_lineno, offset):
+    line: int | None = frame.f_lineno  # None on an instruction that belongs to no line
+    if sched is not None and line_point(sched, frame.f_code, line, offset):
         backend.armed = False
 
 
