@@ -347,8 +347,11 @@ def _monitored(countdown: _Countdown) -> Iterator[None]:
         if code.co_name != _TIMING
     ]
 
+    coordinator = _thread.get_ident()
+
     def on_instruction(code: CodeType, offset: int) -> None:
-        countdown.tick(code, offset)
+        if _thread.get_ident() == coordinator:  # events are process-wide: the threads run it too
+            countdown.tick(code, offset)
 
     try:
         monitoring.register_callback(tool, monitoring.events.INSTRUCTION, on_instruction)
