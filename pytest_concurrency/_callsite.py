@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from types import FrameType
+from types import CodeType, FrameType
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _DEMO_DIR = os.path.join(_PACKAGE_DIR, "demo") + os.sep
@@ -61,9 +61,32 @@ def short_path(filename: str) -> str:
     return filename if relative.startswith(os.pardir) else relative
 
 
+def code_line(code: CodeType, offset: int) -> int:
+    """The line of the instruction at ``offset`` in ``code``, never None.
+
+    Some instructions belong to no line (exception-handling cleanup, a
+    generator's first instruction, an inlined comprehension's stack shuffle):
+    they get the line of the nearest instruction before them that has one, or
+    the function's first line when none does.
+    """
+    found = code.co_firstlineno
+    for start, _end, line in code.co_lines():
+        if start > offset:
+            break
+        if line is not None:
+            found = line
+    return found
+
+
+def frame_line(frame: FrameType) -> int:
+    """The line ``frame`` is running, never None (``f_lineno`` is None on a line-less one)."""
+    line = frame.f_lineno
+    return line if line is not None else code_line(frame.f_code, frame.f_lasti)
+
+
 def location(frame: FrameType) -> str:
     """``path:line`` of ``frame``, the path shortened as :func:`short_path` does."""
-    return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return f"{short_path(frame.f_code.co_filename)}:{frame_line(frame)}"
 
 
 def call_site(depth: int = 1) -> str:

@@ -82,19 +82,43 @@ class Patcher:
         self._entries.append(_Entry(_CALLBACK, "", callback))
 
     def restore(self) -> None:
-        """Undo every patch, newest first; re-raise the first failure after trying them all."""
+        """Undo every patch, newest first; re-raise the first failure after trying them all.
+
+        An entry is forgotten only once it was undone (or failed twice), so an
+        interrupt landing anywhere in here loses no entry: a failed attempt is
+        tried once more, and a caller may run ``restore`` again to finish it.
+        """
         first_error: BaseException | None = None
         while self._entries:
-            entry = self._entries.pop()
+            entry = self._entries[-1]
             try:
-                if entry.target is _CALLBACK:
-                    entry.original()
-                elif entry.original is _MISSING:
-                    delattr(entry.target, entry.name)
-                else:
-                    setattr(entry.target, entry.name, entry.original)
+                _undo(entry)
             except BaseException as error:  # keep restoring the rest
                 if first_error is None:
                     first_error = error
+                try:
+                    _undo(entry)  # an interrupt may have cut the first try short
+                except BaseException:  # failed for good: the first error is raised below
+                    pass
+            self._entries.pop()
         if first_error is not None:
             raise first_error
+
+
+def _undo(entry: _Entry) -> None:
+    """Put back what ``entry`` replaced; doing it twice is the same as doing it once.
+
+    A deferred callback (:meth:`Patcher.defer`) is called; an interrupt cutting
+    it short lets it run again, so such callbacks must be idempotent too.
+    """
+    if entry.target is _CALLBACK:
+        entry.original()
+        return
+    if entry.original is not _MISSING:
+        setattr(entry.target, entry.name, entry.original)
+        return
+    try:
+        delattr(entry.target, entry.name)
+    except AttributeError:
+        if entry.name in getattr(entry.target, "__dict__", {}):
+            raise  # still there: a real failure

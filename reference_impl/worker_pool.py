@@ -16,9 +16,9 @@ bugs this module is built to exclude:
   that is busy is closed when it is released, never under its user.
 - **"Closed" and "not started" were both ``proc is None``**, so cleanup either
   reaped fresh replacements or kept closed workers. Here a worker reports an
-  explicit :class:`WorkerState`: cleanup reaps ``CLOSED``, ``DEAD`` and idle
-  ``RUNNING`` workers, keeps ``NEW`` ones, and tops each key back up to
-  ``per_key``.
+  explicit state, one of four (see :class:`Worker`): cleanup reaps ``CLOSED``,
+  ``DEAD`` and idle ``RUNNING`` workers, keeps ``NEW`` ones, and tops each key
+  back up to ``per_key``.
 - **Scoped invalidation**: ``invalidate(key)`` touches that key's workers only.
 
 Design choices: one condition guards the whole pool (claims for any key wait
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 
 class WorkerState(enum.Enum):
-    """What a pooled worker reports about itself."""
+    """What a pooled worker reports about itself: a member, or its value (the plain name)."""
 
     NEW = "new"  #: created, never started: cheap to keep, never reaped
     RUNNING = "running"  #: started and alive
@@ -54,12 +54,34 @@ class WorkerState(enum.Enum):
 
 
 class Worker(Protocol):
-    """A poolable worker: it reports its state and can be closed (idempotently)."""
+    """A poolable worker: it reports its state and can be closed (idempotently).
+
+    All the pool asks a worker is whether it was started, closed, or died on
+    its own: ``state`` is a :class:`WorkerState`, or its value -- the string
+    ``"new"``, ``"running"``, ``"closed"`` or ``"dead"`` -- so that a worker
+    written without importing this module (a test double, a contract's fake
+    worker) needs nothing but those four names. "Not started" and "closed" are
+    two different answers: a worker must never encode both the same way (as a
+    missing process, say).
+    """
 
     @property
-    def state(self) -> WorkerState: ...
+    def state(self) -> WorkerState | str: ...
 
     def close(self) -> None: ...
+
+
+def state_of(worker: Worker) -> WorkerState:
+    """``worker.state`` as a :class:`WorkerState` (a member, or one of the four names)."""
+    reported = worker.state
+    try:
+        return WorkerState(reported)
+    except ValueError:
+        names = ", ".join(repr(state.value) for state in WorkerState)
+        raise ValueError(
+            f"worker {worker!r} reported state {reported!r}; a worker's state must be a "
+            f"WorkerState or one of {names}"
+        ) from None
 
 
 K = TypeVar("K", bound=Hashable)
@@ -197,7 +219,7 @@ class WorkerPool(Generic[K, W]):
         kept: list[_Slot[W]] = []
         reaped: list[W] = []
         for slot in self._slots.get(key, ()):
-            state = None if slot.busy else slot.worker.state
+            state = None if slot.busy else state_of(slot.worker)
             idle_too_long = (
                 idle_seconds is not None
                 and state is WorkerState.RUNNING

@@ -59,14 +59,28 @@ def test_function_defaults_are_put_back_not_wiped() -> None:
 def test_restore_is_lifo_idempotent_and_keeps_going_after_a_failure() -> None:
     module = types.ModuleType("pc_patch_probe")
     module.value = "original"  # type: ignore[attr-defined]
-    frozen = types.SimpleNamespace()
+
+    class Stubborn:
+        def __delattr__(self, name: str) -> None:
+            raise AttributeError(f"{name} cannot be deleted")
+
+    frozen = Stubborn()
     patcher = Patcher()
     patcher.setattr(module, "value", "first")
     patcher.setattr(module, "value", "second")
-    patcher.setattr(frozen, "attr", 1)
-    del frozen.attr  # restoring it (a delete) now fails
-    with pytest.raises(AttributeError):
+    patcher.setattr(frozen, "attr", 1)  # restoring it (a delete) fails
+    with pytest.raises(AttributeError, match="cannot be deleted"):
         patcher.restore()
     assert module.value == "original"  # type: ignore[attr-defined]
     assert not patcher.active
     patcher.restore()  # nothing left: a no-op
+
+
+def test_undoing_twice_is_undoing_once() -> None:
+    """An interrupt can cut ``restore`` short after an undo: running it again must not fail."""
+    target = types.SimpleNamespace()
+    patcher = Patcher()
+    patcher.setattr(target, "added", 1)
+    del target.added  # as if a first restore had undone it and been interrupted
+    patcher.restore()
+    assert not hasattr(target, "added") and not patcher.active

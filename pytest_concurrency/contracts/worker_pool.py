@@ -8,9 +8,13 @@ reaped fresh replacements or kept closed workers.
 
 The contract supplies the workers: ``factory(key)`` returns a
 :class:`ContractWorker` that reports a ``state`` and counts its ``close()``
-calls. Its states are the strings ``"new"``, ``"running"``, ``"closed"`` and
-``"dead"`` unless ``worker_states`` maps those names to your pool's own values
-(for ``reference_impl``: ``{s.value: s for s in WorkerState}``).
+calls. All a pool may ask a worker is whether it was started, closed, or died
+on its own, and ``state`` answers with one of four names: ``"new"`` (never
+started), ``"running"``, ``"closed"`` (``close()`` was called) and ``"dead"``
+(stopped on its own). ``reference_impl.WorkerPool`` reads exactly those (its
+``WorkerState`` values), so its contract needs nothing but ``make_subject``; a
+pool that compares states with values of its own sets ``worker_states``, a
+mapping from the four names to them.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ class ContractWorker:
 
     @property
     def state(self) -> object:
-        """The pool-facing state: closed once ``close()`` was called, else new/running/dead."""
+        """The pool-facing state: ``"closed"`` once ``close()`` was called, else ``"new"``,
+        ``"running"`` or ``"dead"`` (or the values ``worker_states`` maps them to)."""
         return self._states["closed" if self.closes else self.phase]
 
     def close(self) -> None:
@@ -115,6 +120,7 @@ class WorkerPoolContract(Contract):
     per_key: ClassVar[int] = 2
     claimers: ClassVar[int] = 2
     #: the values ``ContractWorker.state`` reports, by name; None: the names themselves
+    #: (what ``reference_impl.WorkerPool`` reads)
     worker_states: ClassVar[Mapping[str, object] | None] = None
 
     @abstract_subject

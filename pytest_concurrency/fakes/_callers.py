@@ -76,6 +76,6 @@ def capture_caller() -> BlockedCaller:
     return BlockedCaller(
         thread_name=threading.current_thread().name,
         filename=chosen.f_code.co_filename if chosen else "<unknown>",
-        lineno=chosen.f_lineno if chosen else 0,
+        lineno=_callsite.frame_line(chosen) if chosen else 0,
         task_name=task_name,
     )

@@ -65,7 +65,7 @@ def frames_from(frame: FrameType | None, limit: int = STACK_LIMIT) -> tuple[Fram
             break
         code = frame.f_code
         if not _callsite.is_internal(code.co_filename):
-            frames.append(Frame(code.co_filename, frame.f_lineno, code.co_name))
+            frames.append(Frame(code.co_filename, _callsite.frame_line(frame), code.co_name))
         frame = frame.f_back
     return tuple(frames)
 

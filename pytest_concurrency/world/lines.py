@@ -67,7 +67,9 @@ def python_version() -> tuple[int, int]:
     return sys.version_info[0], sys.version_info[1]
 
 
-def line_point(sched: Scheduler, code: CodeType, line: int, offset: int | None = None) -> bool:
+def line_point(
+    sched: Scheduler, code: CodeType, line: int | None, offset: int | None = None
+) -> bool:
     """Make this line of ``code`` -- or, given its ``offset``, this instruction -- a point.
 
     Only a point of the calling thread holding the baton: nothing happens in
@@ -79,6 +81,14 @@ def line_point(sched: Scheduler, code: CodeType, line: int, offset: int | None =
     would make the first run of an exploration differ from the others. Code
     there is atomic, everywhere.
 
+    Nor is an instruction that belongs to no line (``line`` None: the
+    exception-handling cleanup of ``try`` and ``with``, a generator's first
+    instruction, an inlined comprehension's stack shuffle -- which ones depends
+    on the Python version): it touches no state of the user's, has no source to
+    show, and some of those instructions run before events are switched on for
+    their code, just like a first line's. It runs atomically with the
+    instruction before it, whichever the backend.
+
     Returns True when the caller was the only thread that could run: no choice
     was possible, and none will be until the scheduler next looks at who can
     run (which calls the backend's ``rearm``), so the backend stops making
@@ -86,7 +96,9 @@ def line_point(sched: Scheduler, code: CodeType, line: int, offset: int | None =
     nor steps, whichever the backend.
     """
     me = sched.current
-    if me is None or me.ident != _get_ident() or sched.over or line == code.co_firstlineno:
+    if line is None or line == code.co_firstlineno:
+        return False
+    if me is None or me.ident != _get_ident() or sched.over:
         return False
     before = len(sched.choices)
     if offset is None:

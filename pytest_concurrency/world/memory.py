@@ -433,7 +433,7 @@ def describe(obj: object, name: str) -> str:
 
 
 def memory_point(
-    sched: Scheduler, code: CodeType, line: int, offset: int, frame: FrameType, alone: bool
+    sched: Scheduler, code: CodeType, line: int | None, offset: int, frame: FrameType, alone: bool
 ) -> bool:
     """Make this instruction a ``"memory"`` point if it touches shared memory.
 

@@ -65,12 +65,11 @@ def claim_tool_id() -> int:
     )
 
 
-def _offset_lines(code: CodeType) -> tuple[int, ...]:
-    """The line of each 2-byte code unit of ``code`` (its first line where it has none)."""
-    lines = [code.co_firstlineno] * (len(code.co_code) // 2)
+def _offset_lines(code: CodeType) -> tuple[int | None, ...]:
+    """The line of each 2-byte code unit of ``code``; None where it belongs to no line."""
+    lines: list[int | None] = [None] * (len(code.co_code) // 2)
     for start, end, line in code.co_lines():
-        if line is not None:
-            lines[start // 2 : end // 2] = [line] * ((end - start) // 2)
+        lines[start // 2 : end // 2] = [line] * ((end - start) // 2)
     return tuple(lines)
 
 
@@ -89,7 +88,7 @@ class MonitoringBackend:
         events = _monitoring.events
         self._event: int = events.LINE if kind == "line" else events.INSTRUCTION
         #: opcode granularity: traced code object -> line of each code unit
-        self._lines: dict[CodeType, tuple[int, ...]] = {}
+        self._lines: dict[CodeType, tuple[int | None, ...]] = {}
         # strong references: the interpreter does not keep one while a callback runs,
         # and the event callback unregisters itself
         self._event_callback = {

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._clock import datetime_bridge, scoped
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 ABORT_GRACE = 1.0
 #: real seconds to wait for an unwound OS thread to be gone
 JOIN_GRACE = 2.0
+#: times a step of the cleanup is tried when interrupts keep cutting it short
+CLEANUP_ATTEMPTS = 5
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,12 @@ def run_schedule(
         _watch(sched, settings.uncontrolled_timeout)
     finally:
         try:
-            stuck = sched.abort_all(ABORT_GRACE)
-            threads.join_os_threads(sched, stuck, JOIN_GRACE)
-            executor.forget_run(sched)
-        finally:
-            patcher.restore()
+            stuck = _end_run(sched, patcher)
+        except BaseException:
+            # an interrupt may have landed before the cleanup could catch it (on its
+            # way in): run it once more -- done already, it costs next to nothing
+            _end_run(sched, patcher)
+            raise
     return RunResult(
         sched.failure,
         tuple(sched.choices),
@@ -129,6 +134,49 @@ def start_point() -> StartPoint:
     """
     timeline = scoped.current()
     return DEFAULT_START if timeline is None else StartPoint.of(timeline)
+
+
+def _end_run(sched: Scheduler, patcher: Patcher) -> list[ThreadRecord]:
+    """Unwind every controlled thread and restore every patch, whatever interrupts this.
+
+    An interrupt -- Ctrl-C, a test timeout's signal -- can land at any point of
+    the coordinator's cleanup, most likely while it waits for a thread to
+    unwind. Every park is released before any wait, every step can be run
+    again after being cut short, and each is retried (a few times, so that a
+    step failing for good still ends the cleanup); the patches are restored
+    in any case. The first interrupt is re-raised once everything is done.
+    Returns the records of the threads that could not be stopped.
+    """
+    interrupts: list[BaseException] = []
+    stuck: list[ThreadRecord] = []
+    try:
+        try:
+            _retrying(sched.release_all, interrupts)
+            stuck = _retrying(
+                lambda: sched.wait_all(ABORT_GRACE, threads.os_thread_created), interrupts
+            )
+            _retrying(lambda: threads.join_os_threads(sched, stuck, JOIN_GRACE), interrupts)
+            _retrying(lambda: executor.forget_run(sched), interrupts)
+        finally:
+            sched.release_all()  # again, should an interrupt escape the loop above
+    finally:
+        try:
+            _retrying(patcher.restore, interrupts)
+        finally:
+            patcher.restore()  # again, likewise (nothing is left to do when it ran)
+    if interrupts:
+        raise interrupts[0]
+    return stuck
+
+
+def _retrying(step: Callable[[], _T], interrupts: list[BaseException]) -> _T:
+    """``step()``, run again when an exception cuts it short (kept in ``interrupts``)."""
+    for _ in range(CLEANUP_ATTEMPTS - 1):
+        try:
+            return step()
+        except BaseException as error:  # an interrupt: the step can be run again
+            interrupts.append(error)
+    return step()
 
 
 def _watch(sched: Scheduler, limit: float) -> None:

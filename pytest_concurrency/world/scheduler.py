@@ -44,6 +44,8 @@ _ACTIVE: Scheduler | None = None
 #: virtual ``time.monotonic()`` when a run starts (any value; a fixed one keeps runs identical)
 #: unless a fake clock installed around the exploration gives the start (see ``start``)
 VIRTUAL_START = DEFAULT_MONOTONIC
+#: real seconds the coordinator's abort waits for a handoff in progress (one takes microseconds)
+_HANDOFF_GRACE = 1.0
 
 
 class Abort(BaseException):
@@ -143,6 +145,7 @@ class ThreadRecord:
         "deadline",
         "exited",
         "finished",
+        "gone",
         "ident",
         "index",
         "name",
@@ -166,6 +169,9 @@ class ThreadRecord:
         #: released by the thread itself as its very last controlled action
         self.exited = _realtime.allocate_lock()
         self.exited.acquire()
+        #: set by the thread just before it releases ``exited``: whoever waits for the
+        #: thread checks it first, so waiting again (after an interrupt) never blocks
+        self.gone = False
         self.finished = False
         self.blocked = False
         self.ready: Callable[[], bool] | None = None
@@ -623,6 +629,7 @@ class Scheduler:
                 self.current = nxt
                 nxt.park.release()
         finally:
+            record.gone = True
             record.exited.release()
 
     def thread_error(self, record: ThreadRecord, error: BaseException) -> None:
@@ -691,23 +698,56 @@ class Scheduler:
         )
         raise Abort
 
-    def abort_all(self, grace: float) -> list[ThreadRecord]:
-        """End the run now (coordinator side): unwind every controlled thread, in order.
+    def release_all(self) -> None:
+        """End the run now (coordinator side): let every parked thread go, to unwind into Abort.
 
-        Returns the records whose OS threads did not exit within ``grace`` seconds
-        each (blocked where the scheduler cannot reach them); they are daemon
-        threads and raise :class:`Abort` at their next scheduling point.
+        Every park first, before waiting for any thread (:meth:`wait_all`): an
+        interrupt landing in that wait must not leave the later ones parked.
+        Calling it again is harmless, so the coordinator repeats it until it has
+        run to its end once. Once ``over`` is set and no handoff that began
+        before is still in progress, no thread parks again and none releases
+        another's park, so a park still locked is either waited on -- release
+        it -- or held by a thread already let go, or by the running one, which
+        never waits on it again -- releasing it changes nothing. That includes a
+        thread whose OS thread is still starting (not bound yet: an interrupt
+        can land while ``start()`` waits for it): its first wait returns into
+        Abort.
+
+        The coordinator never holds the handoff lock here (an interrupt landing
+        while it did would leave the lock held and every thread stuck on it):
+        it waits, boundedly, until a handoff in progress is over -- handoffs
+        never block while they hold it.
         """
-        with self._handoff:
-            self.over = True
-            running = self.current
+        self.over = True
+        handoff = self._handoff
+        deadline = _realtime.monotonic() + _HANDOFF_GRACE
+        while handoff.locked() and _realtime.monotonic() < deadline:
+            _realtime.sleep(0)  # let the thread in the handoff finish it
+        for record in self.records:
+            park = record.park
+            if park.locked():
+                park.release()
+
+    def wait_all(
+        self, grace: float, started: Callable[[threading.Thread], bool]
+    ) -> list[ThreadRecord]:
+        """Wait for every controlled thread to leave (after :meth:`release_all`).
+
+        Returns the records whose threads did not leave within ``grace``
+        seconds each (blocked where the scheduler cannot reach them); they are
+        daemon threads and raise :class:`Abort` at their next scheduling point.
+        Waiting again after an interrupt gives the same answer without
+        waiting for the threads already gone. A record whose OS thread was
+        never ``started`` (an interrupt landed between its creation and the
+        start) has nothing to wait for.
+        """
         stuck: list[ThreadRecord] = []
         for record in self.records:
-            # also a thread whose OS thread is still starting (not bound yet: an
-            # interrupt can land while start() waits for it): its park is still
-            # held, and releasing it now makes its first wait return into Abort
-            if record is not running:
-                record.park.release()
+            park = record.park
+            if park.locked():  # a thread registered while release_all ran
+                park.release()
+            if record.gone or not started(record.thread):
+                continue
             if not record.exited.acquire(timeout=grace):
                 stuck.append(record)
         return stuck

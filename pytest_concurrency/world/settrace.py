@@ -66,16 +66,15 @@ def _point(backend: SettraceBackend, frame: FrameType) -> None:
     sched = backend.sched
     if sched is None:
         return
+    line: int | None = frame.f_lineno  # None on an instruction that belongs to no line
     if backend.kind == "memory":
-        alone = memory_point(
-            sched, frame.f_code, frame.f_lineno, frame.f_lasti, frame, backend.alone
-        )
+        alone = memory_point(sched, frame.f_code, line, frame.f_lasti, frame, backend.alone)
         if sched.events is not None:  # a reducing strategy hears of accesses made alone
             backend.alone = alone
             return
     else:
         offset = frame.f_lasti if backend.kind == "opcode" else None
-        alone = line_point(sched, frame.f_code, frame.f_lineno, offset)
+        alone = line_point(sched, frame.f_code, line, offset)
     if alone:
         backend.armed = False
 

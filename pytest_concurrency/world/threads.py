@@ -72,7 +72,6 @@ def thread_label(thread: threading.Thread, index: int) -> str:
 def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
     """Start ``thread``'s OS thread as a controlled thread of ``sched``; it waits for the baton."""
     daemon = thread.daemon
-    record = sched.register(thread, thread_label(thread, len(sched.records)), daemon)
     had_own_run = "run" in thread.__dict__
     user_run = thread.run
 
@@ -91,22 +90,26 @@ def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
                 del thread.run
             sched.thread_exit(record)
 
-    thread.run = controlled_run  # type: ignore[method-assign]
-    thread._daemonic = True  # type: ignore[attr-defined]
+    # nothing between the record's creation and the try: an interrupt there would
+    # leave a record whose thread never starts (and the run's abort waiting for it)
+    record = sched.register(thread, thread_label(thread, len(sched.records)), daemon)
     try:
+        thread.run = controlled_run  # type: ignore[method-assign]
+        thread._daemonic = True  # type: ignore[attr-defined]
         _original_start(thread)
     except BaseException:
-        if _os_thread_created(thread):
+        if os_thread_created(thread):
             # interrupted (a timeout, Ctrl-C) while start() waited for the new OS
             # thread: it exists and will park before user code, so keep its record
             # for the run's abort to release it into Abort -- forgetting it would
             # leave it parked for ever
             raise
         sched.forget(record)
-        if had_own_run:
-            thread.run = user_run  # type: ignore[method-assign]
-        else:
-            del thread.run
+        if thread.__dict__.get("run") is controlled_run:
+            if had_own_run:
+                thread.run = user_run  # type: ignore[method-assign]
+            else:
+                del thread.run
         raise
     finally:
         thread._daemonic = daemon  # type: ignore[attr-defined]
@@ -115,7 +118,7 @@ def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
     return record
 
 
-def _os_thread_created(thread: threading.Thread) -> bool:
+def os_thread_created(thread: threading.Thread) -> bool:
     """True once ``Thread.start`` has created the OS thread (it is in limbo, or running)."""
     return thread.ident is not None or thread in threading._limbo  # type: ignore[attr-defined]
 

@@ -182,6 +182,34 @@ def test_cleanup_reaps_closed_dead_and_idle_workers_and_keeps_new_ones(
     assert [w.state for w in factory.made[6:]] == [WorkerState.NEW] * 3
 
 
+def test_a_state_may_be_reported_by_its_plain_name(manual_time: ManualTime) -> None:
+    """A worker that does not import WorkerState reports "new", "running", "closed", "dead"."""
+    pool, _ = make_pool(per_key=4, clock=manual_time)
+    new, closed, dead, idle = (pool.claim("home") for _ in range(4))
+    assert new and closed and dead and idle
+    for worker, name in ((new, "new"), (closed, "closed"), (dead, "dead"), (idle, "running")):
+        pool.release(worker)
+        worker.state = name  # type: ignore[assignment]
+    manual_time.advance(100.0)
+    pool.cleanup(idle_seconds=60.0)
+    assert (new.closes, closed.closes, dead.closes, idle.closes) == (0, 1, 1, 1)
+    assert new in pool.workers("home")
+
+
+def test_an_unknown_state_is_a_clear_error() -> None:
+    pool, _ = make_pool(per_key=1)
+    worker = pool.claim("home")
+    assert worker is not None
+    pool.release(worker)
+    worker.state = None  # type: ignore[assignment]  # "no process": neither new nor closed
+    with pytest.raises(
+        ValueError,
+        match=r"reported state None; a worker's state must be a "
+        r"WorkerState or one of 'new', 'running', 'closed', 'dead'",
+    ):
+        pool.claim("home")
+
+
 def test_claim_replaces_a_worker_that_died_or_was_closed() -> None:
     pool, _ = make_pool(per_key=1)
     worker = pool.claim("home")

@@ -9,7 +9,7 @@ import concurrent.futures.thread as cf_thread
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -65,3 +65,9 @@ def _leaves_no_trace() -> Iterator[None]:
     changed = [name for name, value in before.items() if after[name] is not value]
     assert not changed, f"globals not restored: {changed}"
     assert not report, report.format()
+
+
+@pytest.fixture
+def world_state() -> Callable[[], dict[str, object]]:
+    """:func:`world_globals`, for a test that checks them after each of many explorations."""
+    return world_globals

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from pytest_concurrency import _callsite
 from pytest_concurrency.world.trace import is_internal, short_path
 
 #: a chain deeper than this is cut (a recursive awaitable must not hang a report)
@@ -67,7 +68,7 @@ def frame_name(frame: FrameType) -> str:
 
 
 def location(frame: FrameType) -> str:
-    return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return _callsite.location(frame)
 
 
 def user_location(frames: list[FrameType]) -> str:
@@ -120,10 +121,9 @@ def format_chain(frames: list[FrameType], indent: str) -> list[str]:
         filename = frame.f_code.co_filename
         if is_internal(filename):
             continue
-        lines.append(
-            f'{indent}File "{short_path(filename)}", line {frame.f_lineno}, in {frame_name(frame)}'
-        )
-        source = linecache.getline(filename, frame.f_lineno).strip()
+        line = _callsite.frame_line(frame)
+        lines.append(f'{indent}File "{short_path(filename)}", line {line}, in {frame_name(frame)}')
+        source = linecache.getline(filename, line).strip()
         if source:
             lines.append(f"{indent}  {source}")
     return lines

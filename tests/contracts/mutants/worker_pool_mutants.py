@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from pytest_concurrency.demo.contracts_demo import SelectThenRelease
 from reference_impl import Worker, WorkerPool, WorkerState
-from reference_impl.worker_pool import _close_all, _Slot
+from reference_impl.worker_pool import _close_all, _Slot, state_of
 
 from . import mutant
 
@@ -44,7 +44,7 @@ class _StaleStates(WorkerPool[K, W]):
         kept: list[_Slot[W]] = []
         reaped: list[W] = []
         for slot in self._slots.get(key, ()):
-            state = None if slot.busy else slot.worker.state
+            state = None if slot.busy else state_of(slot.worker)
             idle_too_long = (
                 idle_seconds is not None
                 and state is WorkerState.RUNNING
