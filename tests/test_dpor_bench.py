@@ -25,7 +25,7 @@ def test_without_the_peer_only_ours_is_measured(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(dpor_bench, "peer_version", lambda: None)
     monkeypatch.setattr(dpor_bench, "ITERATIONS", 300)
     rows = dpor_bench.run(1)
-    assert len(rows) == 3 * len(SCENARIOS) + 2
+    assert len(rows) == 3 * len(SCENARIOS) + 4
     for scenario, triple in zip(SCENARIOS, zip(*[iter(rows)] * 3, strict=True), strict=False):
         executions, fresh, inner = triple
         for row in triple:
@@ -38,9 +38,12 @@ def test_without_the_peer_only_ours_is_measured(monkeypatch: pytest.MonkeyPatch)
         assert executions.met is True
         assert fresh.unit == inner.unit == "s"
         assert fresh.median > 0 and inner.median > 0
-    loop, point = rows[-2:]
-    assert loop.unit == "ms" and loop.baseline is not None
-    assert point.unit == "ns per access"
+    alone, alone_point, choosing, choosing_point = rows[-4:]
+    for loop, point in ((alone, alone_point), (choosing, choosing_point)):
+        assert loop.unit == "ms" and loop.baseline is not None
+        assert point.unit == "ns per access"
+    assert "no other thread runnable" in alone.name
+    assert "every access a choice" in choosing.name
 
 
 def test_with_the_peer_rows_compare_against_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,11 +25,14 @@ INDEX and prints one JSON line (executions, seconds inside, outcome).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +71,11 @@ def peer_version() -> str | None:
     """frontrun's installed version, or None when it cannot be imported here."""
     if importlib.util.find_spec(PEER) is None:
         return None
-    import importlib.metadata  # here: a child measuring ours should not pay for it
+    from importlib import metadata  # here: a child measuring ours should not pay for it
 
     try:
-        return importlib.metadata.version(PEER)
-    except importlib.metadata.PackageNotFoundError:
+        return metadata.version(PEER)
+    except metadata.PackageNotFoundError:
         return None
 
 
@@ -206,14 +209,24 @@ def _loop(box: _Box, iterations: int) -> None:
     box.left = box.right = 0
 
 
-def _loop_seconds(granularity: str, iterations: int) -> float:
-    """Real seconds the loop takes inside one controlled run at ``granularity``."""
+def _loop_seconds(granularity: str, iterations: int, *, rival: bool = False) -> float:
+    """Real seconds the loop takes inside one controlled run at ``granularity``.
+
+    With ``rival`` another thread is runnable throughout, so at memory
+    granularity every access asks the strategy (dfs's first schedule, which
+    keeps the running thread): a real scheduling decision per access.
+    """
     elapsed: list[float] = []
 
     def scenario() -> None:
+        other = threading.Thread(target=_loop, args=(_Box(), 1)) if rival else None
+        if other is not None:
+            other.start()
         started = _realtime.perf_counter()
         _loop(_BOX, iterations)
         elapsed.append(_realtime.perf_counter() - started)
+        if other is not None:
+            other.join()
 
     steps = iterations * _ACCESSES_PER_ITERATION * 2 + 1000
     trace = [__file__] if granularity == "memory" else None
@@ -221,29 +234,48 @@ def _loop_seconds(granularity: str, iterations: int) -> float:
     return elapsed[0]
 
 
+def _alternated(
+    measure: Callable[[], float], baseline: Callable[[], float], repeats: int
+) -> tuple[float, float]:
+    """Medians of ``measure`` and ``baseline``, alternated so that load hits both alike."""
+    ours: list[float] = []
+    base: list[float] = []
+    for _ in range(repeats):
+        base.append(baseline())
+        ours.append(measure())
+    return median_of(ours), median_of(base)
+
+
 def point_rows(repeats: int, iterations: int = ITERATIONS) -> list[Measurement]:
     """The per-access cost at memory granularity against the same loop at sync granularity."""
-    memory: list[float] = []
-    sync: list[float] = []
-    for _ in range(repeats):  # alternate, so that load hits both alike
-        sync.append(_loop_seconds("sync", iterations))
-        memory.append(_loop_seconds("memory", iterations))
-    accesses = iterations * _ACCESSES_PER_ITERATION
-    traced, plain = median_of(memory), median_of(sync)
     version = f"Python {sys.version_info[0]}.{sys.version_info[1]}"
-    return [
-        Measurement(
-            f"attribute loop, one thread, memory vs sync granularity ({version})",
-            traced * 1000,
-            "ms",
-            baseline=plain * 1000,
-        ),
-        Measurement(
-            f"one memory scheduling point, over an untraced access ({version})",
-            (traced - plain) / accesses * 1e9,
-            "ns per access",
-        ),
-    ]
+    rows: list[Measurement] = []
+    for rival, count, what in (
+        (False, iterations, "no other thread runnable"),
+        (True, max(1, iterations // 4), "another thread runnable: every access a choice"),
+    ):
+        traced, plain = _alternated(
+            functools.partial(_loop_seconds, "memory", count, rival=rival),
+            functools.partial(_loop_seconds, "sync", count, rival=rival),
+            repeats,
+        )
+        accesses = count * _ACCESSES_PER_ITERATION
+        rows.append(
+            Measurement(
+                f"attribute loop, {what}, memory vs sync granularity ({version})",
+                traced * 1000,
+                "ms",
+                baseline=plain * 1000,
+            )
+        )
+        rows.append(
+            Measurement(
+                f"one access at memory granularity, {what}, over an untraced one ({version})",
+                (traced - plain) / accesses * 1e9,
+                "ns per access",
+            )
+        )
+    return rows
 
 
 def run(repeats: int) -> list[Measurement]:
