@@ -389,6 +389,7 @@ def run_exploration(
             returned.check()
             if runs == 1:
                 _check_cancellable(options, result)
+    _check_memory_seen(strategy, runs, settings)
     return ExploreResult(
         strategy=strategy.name,
         seed=reported_seed,
@@ -413,6 +414,26 @@ def _check_cancellable(options: ExploreOptions, first: RunResult) -> None:
             "ran no asyncio event loop, so it has no task to cancel. Make the scenario an "
             "async def, have it run its code with asyncio.run(...), or remove inject_cancel"
         )
+
+
+def _check_memory_seen(strategy: ExplorationStrategy, runs: int, settings: RunSettings) -> None:
+    """A reduction that saw no shared memory at all proves nothing about the code under test.
+
+    It reorders conflicting accesses; with none in the traced code (the code
+    under test lives in a library or package ``trace=`` does not cover) every
+    run is "equivalent" and the exploration would end, exhausted, after one.
+    """
+    if getattr(strategy, "memory_accesses", None) != 0:
+        return
+    lines = settings.lines
+    covered = "" if lines is None else f" ({lines.selection!r})"
+    raise ValueError(
+        f"strategy='dpor' saw no access to shared memory in the traced code{covered} in "
+        f"{runs} run(s): the code under test is not traced, so there was nothing to reorder "
+        "and a pass would prove nothing about it. Name it with trace=[its module or "
+        "package] (by default only the scenario's file and your project's non-test code "
+        "under the current directory are traced; installed libraries never are)"
+    )
 
 
 def _explored_failure(

@@ -186,6 +186,8 @@ class DPORStrategy(ExplorationStrategy):
         #: runs that ended up repeating a covered class (every thread asleep somewhere)
         self.redundant_runs = 0
         self.runs = 0
+        #: memory accesses seen in traced code over the whole exploration (0: blind)
+        self.memory_accesses = 0
         self._redundant = False
         self.unsupported = ""
 
@@ -340,6 +342,7 @@ class DPORStrategy(ExplorationStrategy):
         return resource_key(resource)
 
     def _memory_keys(self, access: MemoryAccess) -> list[tuple[Key, str]]:
+        self.memory_accesses += len(access.accesses)
         found: list[tuple[Key, str]] = []
         for obj, name, mode in access.accesses:
             if obj is None:

@@ -173,3 +173,12 @@ def test_methods_of_a_class_are_no_points_but_class_data_is_a_wide_read() -> Non
     _ = (config.limit, config.__init__)
     assert found["limit"] == [(None, "limit", "r")]  # may be shadowed: meets every .limit
     assert found["__init__"] is None  # a method: taken as constant
+
+
+def test_dpor_refuses_to_prove_code_it_cannot_see() -> None:
+    from pytest_concurrency.demo.zoo import single_flight  # harness code: never traced
+
+    with pytest.raises(ValueError, match="saw no access to shared memory in the traced code"):
+        explore(single_flight.buggy, strategy="dpor", trace=[subjects])
+    found = _found(single_flight.buggy, trace=[single_flight])  # named: traced, and found
+    assert "ran 2 times" in str(found.__cause__)
