@@ -18,8 +18,9 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_count, check_seconds
-from pytest_concurrency.world import interrupted, scenarios, session_log
+from pytest_concurrency.world import explain, interrupted, scenarios, session_log
 from pytest_concurrency.world import token as tokens
+from pytest_concurrency.world.conflicts import Conflict, describe_conflicts
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.report import (
@@ -433,21 +434,45 @@ def _explored_failure(
             "on the scheduler's choices: avoid randomness, real time, iterating over sets of "
             "objects, and state kept from a previous run"
         )
-    token = _token(result.choices, tokens.scenario_tag(scenario), settings)
+    choices = result.choices
     notes: list[str] = []
     trace = None
+    conflicts: tuple[Conflict, ...] = ()
+    preemptions: int | None = None
+    fewest = ""
     if failure.kind != "uncontrolled":  # replaying it would only block again
-        tracer = Tracer()
-        traced = run_schedule(scenario, ReplayStrategy(result.choices), settings, tracer)
-        if traced.failure is not None and traced.failure.same_as(failure):
-            failure = traced.failure
-            trace = tracer.trace()
+        replayed = explain.traced(scenario, choices, settings)
+        same = replayed.result.failure is not None and replayed.result.failure.same_as(failure)
+        if same:
+            simpler = explain.fewest_preemptions(
+                scenario, options.strategy, failure, replayed.preemptions, settings
+            )
+            if simpler is not None:
+                replayed, choices = simpler, simpler.result.choices
+            if options.strategy in explain.SEARCHABLE:
+                fewest = f" (fewest preemptions: {replayed.preemptions})"
+            assert replayed.result.failure is not None
+            failure = replayed.result.failure
+            trace = replayed.trace
+            conflicts = replayed.conflicts
+            preemptions = replayed.preemptions
+        confirmed = explain.confirm(scenario, choices, settings, failure, traced_same=same)
+        if confirmed == explain.REPLAYS:
+            notes.append(
+                f"replayed {confirmed}/{explain.REPLAYS}: the schedule failed the same way "
+                "every time"
+            )
         else:
             notes.append(
-                "note: replayed with tracing on, this schedule did not fail the same way, so the "
-                "scenario is not deterministic (randomness, real time, hash order, state kept "
-                "between runs); no trace"
+                f"replayed {confirmed}/{explain.REPLAYS}: this schedule did not fail the same "
+                "way every time, so the scenario is not deterministic (randomness, real time, "
+                "hash order, state kept between runs) and its token may not reproduce it"
+                + ("" if same else "; no trace")
             )
+    token = _token(choices, tokens.scenario_tag(scenario), settings)
+    if conflicts:
+        notes.append("racing accesses (no lock, join or event orders them):")
+        notes.extend(f"  {line}" for line in describe_conflicts(conflicts))
     if result.abandoned:
         notes.append(
             f"note: {', '.join(result.abandoned)} could not be stopped and were abandoned "
@@ -463,12 +488,14 @@ def _explored_failure(
         failure,
         token=token,
         trace=trace,
-        found=f"found by strategy {strategy.name!r} ({how}) after {runs} schedule(s)",
+        found=f"found by strategy {strategy.name!r} ({how}) after {runs} schedule(s){fewest}",
         command=_command(scenario, command, token),
         strategy=strategy.name,
         seed=seed,
         schedules_run=runs,
         notes=tuple(notes),
+        conflicts=conflicts,
+        preemptions=preemptions,
     )
 
 

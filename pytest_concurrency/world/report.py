@@ -19,6 +19,7 @@ from pytest_concurrency._public import public
 from pytest_concurrency.world.trace import Trace, is_internal, short_path
 
 if TYPE_CHECKING:
+    from pytest_concurrency.world.conflicts import Conflict
     from pytest_concurrency.world.scheduler import RunFailure, Scheduler, ThreadRecord
 
 #: trace lines shown in a failure message (all of them stay in ``failure.trace``)
@@ -34,12 +35,20 @@ class InterleavingFailure(AssertionError):
     how it was found; ``__cause__`` is the scenario's own exception, if any.
     ``command`` is the command line that replays it; for a deadlock,
     ``wait_for`` is the wait-for graph as :class:`WaitEdge` records.
+    ``conflicts`` are the racing memory accesses of the schedule (at memory
+    granularity), as :class:`~.conflicts.Conflict` records; ``preemptions`` is
+    how many times the schedule switched away from a thread that could have
+    gone on (None when the schedule was not replayed).
     """
 
     #: the command that replays this schedule ("" when built without one)
     command: str = ""
     #: who waits for what when every thread is blocked (a deadlock's graph)
     wait_for: tuple[WaitEdge, ...] = ()
+    #: pairs of accesses to one location by two threads, unordered, at least one a write
+    conflicts: tuple[Conflict, ...] = ()
+    #: preemptions in the reported schedule (None: not replayed, e.g. an uncontrolled block)
+    preemptions: int | None = None
 
     def __init__(
         self,
@@ -71,7 +80,12 @@ class InterleavingFailure(AssertionError):
                 self.seed,
                 self.schedules_run,
             ),
-            {"command": self.command, "wait_for": self.wait_for},
+            {
+                "command": self.command,
+                "wait_for": self.wait_for,
+                "conflicts": self.conflicts,
+                "preemptions": self.preemptions,
+            },
         )
 
 
@@ -141,6 +155,8 @@ def build_failure(
     seed: int | None,
     schedules_run: int,
     notes: tuple[str, ...] = (),
+    conflicts: tuple[Conflict, ...] = (),
+    preemptions: int | None = None,
 ) -> InterleavingFailure:
     """The public exception for a failed run, with its whole message."""
     parts = [failure.summary, found]
@@ -161,6 +177,8 @@ def build_failure(
     )
     error.command = command
     error.wait_for = failure.wait_for
+    error.conflicts = conflicts
+    error.preemptions = preemptions
     error.__cause__ = failure.cause
     return error
 
