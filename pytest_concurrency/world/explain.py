@@ -28,6 +28,7 @@ from pytest_concurrency.world.trace import Trace, Tracer
 __all__ = [
     "REPLAYS",
     "SEARCH_RUNS",
+    "SEARCH_TOTAL",
     "Traced",
     "confirm",
     "count_preemptions",
@@ -38,7 +39,9 @@ __all__ = [
 #: replays of the reported schedule, the traced one included
 REPLAYS = 3
 #: runs each bounded re-exploration may take while looking for fewer preemptions
-SEARCH_RUNS = 200
+SEARCH_RUNS = 100
+#: runs the whole search may take (a schedule with many preemptions must not cost minutes)
+SEARCH_TOTAL = 400
 #: the strategies whose bound makes "fewer preemptions" a search
 SEARCHABLE = ("dfs", "dpor")
 
@@ -91,11 +94,13 @@ def fewest_preemptions(
     """
     if strategy not in SEARCHABLE:
         return None
+    spent = 0
     for bound in range(preemptions):
         explorer = make_strategy(strategy, seed=0, depth=1, preemption_bound=bound)
         for _run in range(SEARCH_RUNS):
-            if not explorer.begin_run():
+            if spent >= SEARCH_TOTAL or not explorer.begin_run():
                 break
+            spent += 1
             result = run_schedule(scenario, explorer, settings)
             explorer.end_run(len(result.choices))
             if result.failure is None or not result.failure.same_as(failure):
