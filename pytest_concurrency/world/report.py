@@ -130,6 +130,21 @@ class UncontrolledBlock(InterleavingFailure):
 
 
 @public
+class DataRace(InterleavingFailure):
+    """Two threads accessed one location, at least one writing, with nothing ordering them.
+
+    Raised by ``explore(..., races="error")`` even when every assertion held:
+    the outcome then depends on timing (and, without the interpreter lock, on
+    memory ordering). ``conflicts`` names the accesses.
+    """
+
+
+@public
+class DataRaceWarning(UserWarning):
+    """A passing exploration saw a data race (``explore(..., races="warn")``, the default)."""
+
+
+@public
 class NondeterministicScenarioError(RuntimeError):
     """The same choices led to different schedules: the scenario depends on something else.
 
@@ -141,6 +156,7 @@ class NondeterministicScenarioError(RuntimeError):
 _CLASSES: dict[str, type[InterleavingFailure]] = {
     "deadlock": Deadlock,
     "uncontrolled": UncontrolledBlock,
+    "race": DataRace,
 }
 
 

@@ -84,3 +84,41 @@ def line_of(marker: str) -> int:
             if marker in text and "def line_of" not in text and "marker in" not in text:
                 return number
     raise LookupError(marker)
+
+
+class Config:
+    def __init__(self) -> None:
+        self.flag = False
+        self.lock = threading.Lock()
+
+
+def racy_flag() -> None:
+    """A data race every assertion tolerates: one thread sets a flag another reads."""
+    config = Config()
+    seen: list[bool] = []
+
+    def setter() -> None:
+        config.flag = True  # RACY FLAG WRITE
+
+    def reader() -> None:
+        seen.append(config.flag)  # RACY FLAG READ
+
+    run_threads(setter, reader)
+    assert seen in ([False], [True])
+
+
+def locked_flag() -> None:
+    """The same flag under a lock: no race."""
+    config = Config()
+    seen: list[bool] = []
+
+    def setter() -> None:
+        with config.lock:
+            config.flag = True
+
+    def reader() -> None:
+        with config.lock:
+            seen.append(config.flag)
+
+    run_threads(setter, reader)
+    assert seen in ([False], [True])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pickle
+import re
+import warnings
 
 import explained_subjects as subjects
 import pytest
 
-from pytest_concurrency import InterleavingFailure, explore
+from pytest_concurrency import DataRace, DataRaceWarning, InterleavingFailure, explore
 from pytest_concurrency.world import explain, token
 from pytest_concurrency.world.api import ExploreOptions
 from pytest_concurrency.world.conflicts import Access, Conflict
@@ -121,3 +123,66 @@ def test_a_schedule_that_does_not_replay_says_the_scenario_is_not_deterministic(
     assert "replayed 1/3" in message
     assert "not deterministic" in message
     assert "failed the same way every time" not in message
+
+
+# -- data races in passing explorations ---------------------------------------------------------
+
+
+def test_a_data_race_in_a_passing_exploration_warns_by_default() -> None:
+    with pytest.warns(DataRaceWarning) as caught:
+        result = explore(subjects.racy_flag, strategy="dpor")
+    assert result.exhausted
+    message = str(caught[0].message)
+    write = f"{FILE}:{subjects.line_of('RACY FLAG WRITE')}"
+    read = f"{FILE}:{subjects.line_of('RACY FLAG READ')}"
+    assert "conflict on Config.flag" in message
+    assert write in message and read in message
+    assert "benign=['Config.flag']" in message
+    assert caught[0].filename == __file__  # the warning points at the explore() call
+
+
+def test_races_error_fails_the_exploration() -> None:
+    with pytest.raises(DataRace) as caught:
+        explore(subjects.racy_flag, strategy="dpor", races="error")
+    failure = caught.value
+    assert isinstance(failure, InterleavingFailure)
+    assert {c.what for c in failure.conflicts} == {"Config.flag"}
+    assert "data race" in str(failure)
+    assert "replay this schedule with" in str(failure)
+
+
+def test_no_race_is_reported_where_a_lock_orders_the_accesses() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataRaceWarning)
+        result = explore(subjects.locked_flag, strategy="dpor", races="error")
+    assert result.exhausted
+
+
+@pytest.mark.parametrize("options", [{"races": "ignore"}, {"benign": ["Config.flag"]}])
+def test_an_ignored_or_benign_race_is_not_reported(options: dict[str, object]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataRaceWarning)
+        result = explore(subjects.racy_flag, strategy="dpor", **options)  # type: ignore[arg-type]
+    assert result.exhausted
+
+
+def test_a_benign_mark_on_another_location_still_reports_the_race() -> None:
+    with pytest.raises(DataRace):
+        explore(subjects.racy_flag, strategy="dpor", races="error", benign=["Other.flag"])
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "text"),
+    [
+        ({"strategy": "dpor", "races": "loud"}, ValueError, "races must be one of"),
+        ({"strategy": "dfs", "races": "error"}, ValueError, "needs strategy='dpor'"),
+        ({"strategy": "dpor", "benign": "Config.flag"}, TypeError, "benign must be a list"),
+        ({"strategy": "dpor", "benign": ["flag"]}, ValueError, "Class.attribute"),
+        ({"strategy": "pct", "benign": ["Config.flag"]}, ValueError, "benign= needs"),
+    ],
+)
+def test_bad_race_options_are_refused(
+    options: dict[str, object], error: type[Exception], text: str
+) -> None:
+    with pytest.raises(error, match=re.escape(text)):
+        explore(subjects.racy_flag, **options)  # type: ignore[arg-type]
