@@ -262,6 +262,8 @@ _EXPLORE_OPTIONS = (
     "trace",
     "timers",
     "inject_cancel",
+    "races",
+    "benign",
 )
 
 

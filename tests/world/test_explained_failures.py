@@ -14,6 +14,8 @@ from pytest_concurrency.world import explain, token
 from pytest_concurrency.world.api import ExploreOptions
 from pytest_concurrency.world.conflicts import Access, Conflict
 
+pytest_plugins = ["pytester"]
+
 FILE = "tests/world/explained_subjects.py"
 
 
@@ -186,3 +188,40 @@ def test_bad_race_options_are_refused(
 ) -> None:
     with pytest.raises(error, match=re.escape(text)):
         explore(subjects.racy_flag, **options)  # type: ignore[arg-type]
+
+
+def test_the_marker_takes_races_and_benign(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_flag="""
+import threading
+import pytest
+
+class Config:
+    def __init__(self):
+        self.flag = False
+
+def body():
+    config = Config()
+    seen = []
+    def setter():
+        config.flag = True
+    def reader():
+        seen.append(config.flag)
+    threads = [threading.Thread(target=setter), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+@pytest.mark.interleavings(strategy="dpor", races="error")
+def test_racy():
+    body()
+
+@pytest.mark.interleavings(strategy="dpor", races="error", benign=["Config.flag"])
+def test_benign():
+    body()
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "conflict on Config.flag" in result.stdout.str()
