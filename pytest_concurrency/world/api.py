@@ -131,7 +131,7 @@ class ExploreOptions:
     inject_cancel: int = 0
     #: what a data race in a passing exploration does: "ignore", "warn" or "error"
     races: str = "ignore"
-    #: locations (``Class.attribute``) raced on on purpose: never reported as races
+    #: locations raced on on purpose, named as race reports name them: never reported
     benign: frozenset[str] = frozenset()
 
     @classmethod
@@ -272,10 +272,10 @@ def _race_options(strategy: str, races: Any, benign: Any) -> tuple[str, frozense
             f"got {type(benign).__name__}"
         )
     for name in benign:
-        if not isinstance(name, str) or "." not in name.strip(".") or " " in name:
+        if not isinstance(name, str) or not name.strip():
             raise ValueError(
-                f"benign: each location is 'Class.attribute' (as race reports name it), "
-                f"got {name!r}"
+                "benign: each location is named as race reports name it ('Config.flag', "
+                f"'dict[items]', 'module.name'), got {name!r}"
             )
     if benign and strategy != "dpor":
         raise ValueError("benign= needs strategy='dpor': other strategies report no races")
