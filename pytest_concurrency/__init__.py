@@ -34,12 +34,16 @@ _EXPORTS: dict[str, str] = {
     "SpawnHandle": "pytest_concurrency.world.threads",
     "InterleavingFailure": "pytest_concurrency.world.report",
     "Deadlock": "pytest_concurrency.world.report",
+    "DataRace": "pytest_concurrency.world.report",
+    "DataRaceWarning": "pytest_concurrency.world.report",
     "UncontrolledBlock": "pytest_concurrency.world.report",
     "NondeterministicScenarioError": "pytest_concurrency.world.report",
     "ReplayTokenError": "pytest_concurrency.world.token",
 }
 
 __all__ = [
+    "DataRace",
+    "DataRaceWarning",
     "Deadlock",
     "ExploreResult",
     "FakeClock",
@@ -91,6 +95,8 @@ if TYPE_CHECKING:
     from pytest_concurrency.leaks import LeakChecker, LeakReport
     from pytest_concurrency.world.api import ExploreResult, checkpoint, explore, replay, spawn
     from pytest_concurrency.world.report import (
+        DataRace,
+        DataRaceWarning,
         Deadlock,
         InterleavingFailure,
         NondeterministicScenarioError,

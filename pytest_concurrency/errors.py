@@ -22,6 +22,8 @@ __all__ = [
     "ConcurrencyError",
     "ConcurrencyWarning",
     "ContractError",
+    "DataRace",
+    "DataRaceWarning",
     "Deadlock",
     "ExplorationBudgetError",
     "FakeClockWarning",
@@ -48,6 +50,8 @@ ConcurrencyError.__module__ = ConcurrencyWarning.__module__ = "pytest_concurrenc
 _DEFINED_IN = {
     "InterleavingFailure": "pytest_concurrency.world.report",
     "Deadlock": "pytest_concurrency.world.report",
+    "DataRace": "pytest_concurrency.world.report",
+    "DataRaceWarning": "pytest_concurrency.world.report",
     "UncontrolledBlock": "pytest_concurrency.world.report",
     "NondeterministicScenarioError": "pytest_concurrency.world.report",
     "ReplayTokenError": "pytest_concurrency.world.token",
@@ -64,6 +68,8 @@ if TYPE_CHECKING:
     from pytest_concurrency.contracts._base import ExplorationBudgetError, SubjectError
     from pytest_concurrency.contracts._support import ContractError
     from pytest_concurrency.world.report import (
+        DataRace,
+        DataRaceWarning,
         Deadlock,
         InterleavingFailure,
         NondeterministicScenarioError,

@@ -25,6 +25,8 @@ PUBLIC_EXCEPTIONS = sorted(
 
 def test_the_public_exceptions_are_the_expected_ones() -> None:
     assert PUBLIC_EXCEPTIONS == [
+        "DataRace",
+        "DataRaceWarning",
         "Deadlock",
         "FakeClockWarning",
         "InterleavingFailure",

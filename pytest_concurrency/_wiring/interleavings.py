@@ -264,6 +264,8 @@ _EXPLORE_OPTIONS = (
     "trace",
     "timers",
     "inject_cancel",
+    "races",
+    "benign",
 )
 
 

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_count, check_seconds
-from pytest_concurrency.world import interrupted, scenarios, session_log
+from pytest_concurrency.world import explain, interrupted, scenarios, session_log
 from pytest_concurrency.world import token as tokens
+from pytest_concurrency.world.conflicts import Conflict, describe_conflicts
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.report import (
+    DataRaceWarning,
     InterleavingFailure,
     NondeterministicScenarioError,
     build_failure,
@@ -126,6 +129,10 @@ class ExploreOptions:
     trace: TraceSelection | None = None
     timers: str = "autojump"
     inject_cancel: int = 0
+    #: what a data race in a passing exploration does: "ignore", "warn" or "error"
+    races: str = "ignore"
+    #: locations raced on on purpose, named as race reports name them: never reported
+    benign: frozenset[str] = frozenset()
 
     @classmethod
     def create(
@@ -145,6 +152,8 @@ class ExploreOptions:
         trace: Any = None,
         timers: str = "autojump",
         inject_cancel: int = 0,
+        races: str = _UNSET,
+        benign: Any = (),
     ) -> ExploreOptions:
         """Check every argument, naming it and what is allowed when it is wrong.
 
@@ -198,6 +207,7 @@ class ExploreOptions:
         _choice("granularity", granularity, GRANULARITIES)
         _choice("timers", timers, TIMER_MODES)
         check_count("inject_cancel", inject_cancel)
+        races, benign_names = _race_options(strategy, races, benign)
         if trace is not None and granularity == "sync":
             raise ValueError(
                 "trace= selects the code traced line by line: it needs granularity='line', "
@@ -220,6 +230,8 @@ class ExploreOptions:
             trace=None if trace is None else TraceSelection.create(trace, None),
             timers=timers,
             inject_cancel=inject_cancel,
+            races=races,
+            benign=benign_names,
         )
 
     def run_settings(self, scenario: Scenario | None = None) -> RunSettings:
@@ -237,6 +249,37 @@ class ExploreOptions:
             lines=lines,
             inject_cancel=self.inject_cancel,
         )
+
+
+RACE_MODES = ("ignore", "warn", "error")
+
+
+def _race_options(strategy: str, races: Any, benign: Any) -> tuple[str, frozenset[str]]:
+    """``races`` and ``benign`` checked: they read the happens-before order only dpor tracks."""
+    if races is _UNSET:
+        races = "warn" if strategy == "dpor" else "ignore"
+    elif races not in RACE_MODES:
+        valid = ", ".join(repr(mode) for mode in RACE_MODES)
+        raise ValueError(f"races must be one of {valid}, got {races!r}")
+    elif races != "ignore" and strategy != "dpor":
+        raise ValueError(
+            f"races={races!r} needs strategy='dpor': data races are found with the "
+            "happens-before order its reduction tracks"
+        )
+    if isinstance(benign, str) or not isinstance(benign, (list, tuple, set, frozenset)):
+        raise TypeError(
+            "benign must be a list of locations such as ['Config.flag'], "
+            f"got {type(benign).__name__}"
+        )
+    for name in benign:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(
+                "benign: each location is named as race reports name it ('Config.flag', "
+                f"'dict[items]', 'module.name'), got {name!r}"
+            )
+    if benign and strategy != "dpor":
+        raise ValueError("benign= needs strategy='dpor': other strategies report no races")
+    return races, frozenset(benign)
 
 
 def with_session_defaults(
@@ -260,7 +303,17 @@ def with_session_defaults(
 
 #: explore() options a replay has no use for: its token is the schedule (and the cancellations)
 _EXPLORING_ONLY = frozenset(
-    {"strategy", "runs", "seed", "depth", "preemption_bound", "time_budget", "inject_cancel"}
+    {
+        "strategy",
+        "runs",
+        "seed",
+        "depth",
+        "preemption_bound",
+        "time_budget",
+        "inject_cancel",
+        "races",
+        "benign",
+    }
 )
 
 
@@ -353,6 +406,9 @@ def run_exploration(
         return token, _command(scenario, command, token)
 
     current = interrupted.InProgress(strategy.name, how, replay_of)
+    #: the first passing run that raced on a location not marked benign, replayed traced
+    racy: explain.Traced | None = None
+    checked = 0
     with (
         _Exclusive(),
         _installed(settings),
@@ -389,7 +445,12 @@ def run_exploration(
             returned.check()
             if runs == 1:
                 _check_cancellable(options, result)
-    _check_memory_seen(strategy, runs, settings)
+            if racy is None and checked < RACE_CHECKS and _races_in(strategy, options):
+                checked += 1
+                racy = _racing(scenario, result.choices, settings, options)
+        _check_memory_seen(strategy, runs, settings)
+        if racy is not None:
+            _report_races(scenario, racy, settings, options, command, strategy.name, runs)
     return ExploreResult(
         strategy=strategy.name,
         seed=reported_seed,
@@ -398,6 +459,84 @@ def run_exploration(
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
         equivalence_classes=getattr(strategy, "classes", None),
+    )
+
+
+#: passing runs that raced, replayed (traced) to name their accesses: a few at most, since a
+#: run whose races are all on benign locations costs a replay and shows nothing
+RACE_CHECKS = 4
+
+
+def _races_in(strategy: ExplorationStrategy, options: ExploreOptions) -> bool:
+    """Did the run just ended race on memory (the reduction finds its races on every run)?"""
+    return options.races != "ignore" and bool(getattr(strategy, "racing", ()))
+
+
+def _racing(
+    scenario: Scenario, choices: tuple[int, ...], settings: RunSettings, options: ExploreOptions
+) -> explain.Traced | None:
+    """The traced replay of a racing run, if it raced on a location not marked benign.
+
+    Naming the accesses needs their ``file:line`` and the location's class,
+    which only a traced replay records.
+    """
+    replayed = explain.traced(scenario, choices, settings)
+    if replayed.result.failure is not None:
+        return None
+    conflicts = tuple(c for c in replayed.conflicts if c.what not in options.benign)
+    return replace(replayed, conflicts=conflicts) if conflicts else None
+
+
+def _report_races(
+    scenario: Scenario,
+    replayed: explain.Traced,
+    settings: RunSettings,
+    options: ExploreOptions,
+    command: ReplayCommand | None,
+    strategy: str,
+    runs: int,
+) -> None:
+    """Warn of (or fail on) the data races of a passing exploration."""
+    __tracebackhide__ = True
+    conflicts = replayed.conflicts
+    choices = replayed.result.choices
+    token = _token(choices, tokens.scenario_tag(scenario), settings)
+    replay_command = _command(scenario, command, token)
+    named = describe_conflicts(conflicts)
+    hint = (
+        f"if this race is intended, pass benign=[{conflicts[0].what!r}] to explore(); "
+        "otherwise order the accesses (a lock, an event, a join)"
+    )
+    if options.races == "warn":
+        lines = [
+            "data race: every schedule passed, but threads access one location with nothing "
+            "ordering them:",
+            *(f"  {line}" for line in named),
+            hint,
+            f"run that schedule again with: {replay_command}",
+        ]
+        warnings.warn(DataRaceWarning("\n".join(lines)), stacklevel=4)
+        return
+    raise build_failure(
+        RunFailure(
+            "race",
+            f"data race: {named[0]} (the scenario's assertions held; the outcome depends on "
+            "timing)",
+        ),
+        token=token,
+        trace=replayed.trace,
+        found=f"found by strategy {strategy!r} after {runs} schedule(s) (races='error')",
+        command=replay_command,
+        strategy=strategy,
+        seed=None,
+        schedules_run=runs,
+        notes=(
+            "racing accesses (no lock, join or event orders them):",
+            *(f"  {n}" for n in named),
+            hint,
+        ),
+        conflicts=conflicts,
+        preemptions=replayed.preemptions,
     )
 
 
@@ -454,21 +593,45 @@ def _explored_failure(
             "on the scheduler's choices: avoid randomness, real time, iterating over sets of "
             "objects, and state kept from a previous run"
         )
-    token = _token(result.choices, tokens.scenario_tag(scenario), settings)
+    choices = result.choices
     notes: list[str] = []
     trace = None
+    conflicts: tuple[Conflict, ...] = ()
+    preemptions: int | None = None
+    fewest = ""
     if failure.kind != "uncontrolled":  # replaying it would only block again
-        tracer = Tracer()
-        traced = run_schedule(scenario, ReplayStrategy(result.choices), settings, tracer)
-        if traced.failure is not None and traced.failure.same_as(failure):
-            failure = traced.failure
-            trace = tracer.trace()
+        replayed = explain.traced(scenario, choices, settings)
+        same = replayed.result.failure is not None and replayed.result.failure.same_as(failure)
+        if same:
+            simpler = explain.fewest_preemptions(
+                scenario, options.strategy, failure, replayed.preemptions, settings
+            )
+            if simpler is not None:
+                replayed, choices = simpler, simpler.result.choices
+            if options.strategy in explain.SEARCHABLE:
+                fewest = f" (fewest preemptions: {replayed.preemptions})"
+            assert replayed.result.failure is not None
+            failure = replayed.result.failure
+            trace = replayed.trace
+            conflicts = replayed.conflicts
+            preemptions = replayed.preemptions
+        confirmed = explain.confirm(scenario, choices, settings, failure, traced_same=same)
+        if confirmed == explain.REPLAYS:
+            notes.append(
+                f"replayed {confirmed}/{explain.REPLAYS}: the schedule failed the same way "
+                "every time"
+            )
         else:
             notes.append(
-                "note: replayed with tracing on, this schedule did not fail the same way, so the "
-                "scenario is not deterministic (randomness, real time, hash order, state kept "
-                "between runs); no trace"
+                f"replayed {confirmed}/{explain.REPLAYS}: this schedule did not fail the same "
+                "way every time, so the scenario is not deterministic (randomness, real time, "
+                "hash order, state kept between runs) and its token may not reproduce it"
+                + ("" if same else "; no trace")
             )
+    token = _token(choices, tokens.scenario_tag(scenario), settings)
+    if conflicts:
+        notes.append("racing accesses (no lock, join or event orders them):")
+        notes.extend(f"  {line}" for line in describe_conflicts(conflicts))
     if result.abandoned:
         notes.append(
             f"note: {', '.join(result.abandoned)} could not be stopped and were abandoned "
@@ -484,12 +647,14 @@ def _explored_failure(
         failure,
         token=token,
         trace=trace,
-        found=f"found by strategy {strategy.name!r} ({how}) after {runs} schedule(s)",
+        found=f"found by strategy {strategy.name!r} ({how}) after {runs} schedule(s){fewest}",
         command=_command(scenario, command, token),
         strategy=strategy.name,
         seed=seed,
         schedules_run=runs,
         notes=tuple(notes),
+        conflicts=conflicts,
+        preemptions=preemptions,
     )
 
 
@@ -510,6 +675,8 @@ def explore(
     trace: Any = None,
     timers: str = "autojump",
     inject_cancel: int = 0,
+    races: str = _UNSET,
+    benign: Any = (),
 ) -> ExploreResult:
     """Run ``scenario`` under many schedules; raise InterleavingFailure on the first failing one.
 
@@ -538,6 +705,13 @@ def explore(
     so is every loop a sync scenario starts with ``asyncio.run``).
     ``inject_cancel=N`` lets a run throw ``CancelledError`` into up to N tasks
     at await points where they are about to resume, as one more choice.
+
+    With ``strategy="dpor"``, two threads' accesses to one location, at least
+    one a write, with nothing ordering them are a data race even when every
+    schedule passes: ``races="warn"`` (dpor's default) emits a
+    :class:`DataRaceWarning` naming both accesses, ``"error"`` raises
+    :class:`DataRace`, ``"ignore"`` says nothing. ``benign=["Config.flag"]``
+    marks locations raced on on purpose.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
     options = ExploreOptions.create(
@@ -555,6 +729,8 @@ def explore(
         trace=trace,
         timers=timers,
         inject_cancel=inject_cancel,
+        races=races,
+        benign=benign,
     )
     return run_exploration(scenario, options)
 

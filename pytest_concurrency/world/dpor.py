@@ -190,6 +190,8 @@ class DPORStrategy(ExplorationStrategy):
         self.memory_accesses = 0
         self._redundant = False
         self.unsupported = ""
+        #: the memory location names (attribute names) raced on in the latest run
+        self.racing: set[object] = set()
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -201,6 +203,7 @@ class DPORStrategy(ExplorationStrategy):
         self._finished = set()
         self._preemptions = 0
         self._redundant = False
+        self.racing = set()
         if not self._started:
             self._started = True
             self._target = -1
@@ -456,6 +459,8 @@ class DPORStrategy(ExplorationStrategy):
                     known = clocks[i]
                     if race and known[other] > before[other]:
                         found.append(i)
+                        if key[0] != "*" and str(key[0])[:1] in ("#", UNKNOWN):
+                            self.racing.add(key[1])  # a data race, even if the run passes
                     for t in range(threads):
                         if known[t] > clock[t]:
                             clock[t] = known[t]

@@ -46,7 +46,7 @@ from types import (
 )
 from typing import TYPE_CHECKING, Any
 
-from pytest_concurrency import _realtime
+from pytest_concurrency import _callsite, _realtime
 from pytest_concurrency.world.events import READ, WRITE
 
 if TYPE_CHECKING:
@@ -128,11 +128,13 @@ class MemoryAccess:
     cannot be reused), or None where it is unknown and the name alone keys it.
     """
 
-    __slots__ = ("accesses", "text")
+    __slots__ = ("accesses", "text", "where")
 
-    def __init__(self, accesses: list[tuple[object, str, str]], text: str) -> None:
+    def __init__(self, accesses: list[tuple[object, str, str]], text: str, where: str = "") -> None:
         self.accesses = accesses
         self.text = text
+        #: the user's ``file:line`` of the access (only when a failure is traced)
+        self.where = where
 
     def label(self) -> str:
         return self.text
@@ -456,13 +458,14 @@ def memory_point(
     touched = resolve(spec, frame)
     if touched is None:
         return alone
-    text = ""
+    text = where = ""
     if sched.tracer is not None:
         text = ", ".join(
             f"{'write' if mode == WRITE else 'read'} {describe(obj, name)}"
             for obj, name, mode in touched
         )
-    access = MemoryAccess(touched, text)
+        where = f"{_callsite.short_path(code.co_filename)}:{line}"
+    access = MemoryAccess(touched, text, where)
     if alone:
         sched.touch(access)
         return True

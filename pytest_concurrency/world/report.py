@@ -16,10 +16,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency._public import public
-from pytest_concurrency.errors import ConcurrencyError
+from pytest_concurrency.errors import ConcurrencyError, ConcurrencyWarning
 from pytest_concurrency.world.trace import Trace, is_internal, short_path
 
 if TYPE_CHECKING:
+    from pytest_concurrency.world.conflicts import Conflict
     from pytest_concurrency.world.scheduler import RunFailure, Scheduler, ThreadRecord
 
 #: trace lines shown in a failure message (all of them stay in ``failure.trace``)
@@ -35,12 +36,20 @@ class InterleavingFailure(ConcurrencyError, AssertionError):
     how it was found; ``__cause__`` is the scenario's own exception, if any.
     ``command`` is the command line that replays it; for a deadlock,
     ``wait_for`` is the wait-for graph as :class:`WaitEdge` records.
+    ``conflicts`` are the racing memory accesses of the schedule (at memory
+    granularity), as :class:`~.conflicts.Conflict` records; ``preemptions`` is
+    how many times the schedule switched away from a thread that could have
+    gone on (None when the schedule was not replayed).
     """
 
     #: the command that replays this schedule ("" when built without one)
     command: str = ""
     #: who waits for what when every thread is blocked (a deadlock's graph)
     wait_for: tuple[WaitEdge, ...] = ()
+    #: pairs of accesses to one location by two threads, unordered, at least one a write
+    conflicts: tuple[Conflict, ...] = ()
+    #: preemptions in the reported schedule (None: not replayed, e.g. an uncontrolled block)
+    preemptions: int | None = None
 
     def __init__(
         self,
@@ -72,7 +81,12 @@ class InterleavingFailure(ConcurrencyError, AssertionError):
                 self.seed,
                 self.schedules_run,
             ),
-            {"command": self.command, "wait_for": self.wait_for},
+            {
+                "command": self.command,
+                "wait_for": self.wait_for,
+                "conflicts": self.conflicts,
+                "preemptions": self.preemptions,
+            },
         )
 
 
@@ -117,6 +131,21 @@ class UncontrolledBlock(InterleavingFailure):
 
 
 @public
+class DataRace(InterleavingFailure):
+    """Two threads accessed one location, at least one writing, with nothing ordering them.
+
+    Raised by ``explore(..., races="error")`` even when every assertion held:
+    the outcome then depends on timing (and, without the interpreter lock, on
+    memory ordering). ``conflicts`` names the accesses.
+    """
+
+
+@public
+class DataRaceWarning(ConcurrencyWarning, UserWarning):
+    """A passing exploration saw a data race (``explore(..., races="warn")``, the default)."""
+
+
+@public
 class NondeterministicScenarioError(ConcurrencyError, RuntimeError):
     """The same choices led to different schedules: the scenario depends on something else.
 
@@ -128,6 +157,7 @@ class NondeterministicScenarioError(ConcurrencyError, RuntimeError):
 _CLASSES: dict[str, type[InterleavingFailure]] = {
     "deadlock": Deadlock,
     "uncontrolled": UncontrolledBlock,
+    "race": DataRace,
 }
 
 
@@ -142,6 +172,8 @@ def build_failure(
     seed: int | None,
     schedules_run: int,
     notes: tuple[str, ...] = (),
+    conflicts: tuple[Conflict, ...] = (),
+    preemptions: int | None = None,
 ) -> InterleavingFailure:
     """The public exception for a failed run, with its whole message."""
     parts = [failure.summary, found]
@@ -162,6 +194,8 @@ def build_failure(
     )
     error.command = command
     error.wait_for = failure.wait_for
+    error.conflicts = conflicts
+    error.preemptions = preemptions
     error.__cause__ = failure.cause
     return error
 

@@ -1,0 +1,232 @@
+"""Which memory accesses of a failing schedule raced: the explanation of a lost update.
+
+A failure at memory granularity is almost always two threads touching one
+location with nothing ordering them. The failing schedule is replayed once
+with tracing on anyway; :class:`ExplainingReplay` follows its choices exactly
+(like :class:`~.strategies.ReplayStrategy`) and also observes its events the
+way the reduction does (:class:`~.dpor.DPORStrategy`), so nothing is paid
+while exploring.
+
+What counts as a conflict. After the replay, happens-before is built with
+vector clocks exactly as the reduction builds it: program order, thread
+creation, and every pair of dependent accesses to one object (a lock's
+release before the next acquire, a thread's end before the join that learns
+of it, one memory access before a conflicting one). Two accesses to one
+memory location by different threads, at least one a write, *conflict* when
+the earlier one is not ordered before the later one through anything but
+their own dependence -- the same test the reduction uses to find the races
+it reverses. Reporting "the pairs whose order differs from the default
+schedule" would be cheaper but wrong both ways: a locked update can run in
+another order than the default one without any race, and a race the default
+schedule happened to order the same way would be missed. Only the replayed
+schedule's own pairs are reported (a race in another schedule is not this
+failure's explanation), each distinct pair once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pytest_concurrency.world.dpor import EVERYTHING, UNKNOWN, DPORStrategy, Key, ordered
+from pytest_concurrency.world.events import WRITE
+from pytest_concurrency.world.memory import MemoryAccess, describe
+from pytest_concurrency.world.scheduler import ThreadRecord
+from pytest_concurrency.world.strategies import ReplayStrategy
+
+__all__ = ["Conflict", "ExplainingReplay", "describe_conflicts"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """One thread's read or write of a memory location, where the user's code made it."""
+
+    thread: str
+    #: "read" or "write"
+    access: str
+    #: the location: ``Counter.value``, ``dict[items]``, ``module.x``
+    what: str
+    file: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else "?"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two unordered accesses to one location by different threads, at least one a write.
+
+    ``first`` ran before ``second`` in the reported schedule; nothing but their
+    own order on the location (no lock, no join, no event) orders them.
+    """
+
+    first: Access
+    second: Access
+
+    @property
+    def kind(self) -> str:
+        """``write-write``, ``read-write`` or ``write-read`` (in the schedule's order)."""
+        return f"{self.first.access}-{self.second.access}"
+
+    @property
+    def what(self) -> str:
+        return self.first.what
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind} conflict on {self.what}: {self.first.thread} at {self.first.where} "
+            f"and {self.second.thread} at {self.second.where}"
+        )
+
+
+#: one memory access of an event: (key, mode, location name, "file:line")
+_Noted = tuple[Key, str, str, str]
+
+
+class ExplainingReplay(DPORStrategy):
+    """Replays recorded choices and observes every event, to find the racing accesses."""
+
+    name = "replay"
+
+    def __init__(self, choices: Sequence[int]) -> None:
+        super().__init__(None)
+        self._replay = ReplayStrategy(choices)
+        #: per event: the memory accesses it made, with what and where
+        self._noted: list[list[_Noted]] = []
+        self._names: dict[int, str] = {}
+        #: an asyncio loop ran: its task steps order accesses in ways not observed here
+        self.tasks = False
+        self.begin_run()
+
+    @property
+    def leftover(self) -> int:
+        return self._replay.leftover
+
+    def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
+        return self._replay.choose(enabled, current)
+
+    def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord:
+        self.tasks = True
+        return self._replay.choose_step(enabled, default)
+
+    def observe(self, chosen: ThreadRecord, enabled: list[ThreadRecord]) -> None:
+        super().observe(chosen, enabled)
+        self._names[chosen.index] = chosen.name
+        noted: list[_Noted] = []
+        pending = chosen.pending
+        if pending is not None and isinstance(pending[1], MemoryAccess):
+            noted.extend(self._note(pending[1]))
+        self._noted.append(noted)
+
+    def touch(self, memory: object) -> None:
+        super().touch(memory)
+        if self._noted and isinstance(memory, MemoryAccess):
+            self._noted[-1].extend(self._note(memory))
+
+    def _note(self, access: MemoryAccess) -> list[_Noted]:
+        keys = self._memory_keys(access)
+        return [
+            (key, mode, describe(obj, name), access.where)
+            for (key, mode), (obj, name, _m) in zip(keys, access.accesses, strict=True)
+        ]
+
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """The distinct unordered conflicting memory access pairs of the replayed run."""
+        if self.tasks:
+            return ()
+        events = self._events
+        threads = 1 + max((event.thread for event in events), default=0)
+        threads = max(threads, 1 + max(self._creator, default=0))
+        clocks: list[list[int]] = []
+        thread_clock: dict[int, list[int]] = {}
+        #: key -> (thread, mode) -> the latest event that touched it so (as the reduction keeps)
+        touched: dict[Key, dict[tuple[int, str], int]] = {}
+        found: dict[Conflict, None] = {}
+        for j, event in enumerate(events):
+            me = event.thread
+            clock = thread_clock.get(me)
+            if clock is None:
+                creator = self._creator.get(me)
+                clock = list(clocks[creator]) if creator is not None else [0] * threads
+            before = clock
+            clock = list(clock)
+            for key, mode in event.accesses:
+                for i, earlier_mode in self._earlier(touched, key):
+                    other = events[i].thread
+                    if other == me:
+                        continue
+                    known = clocks[i]
+                    # the same test as the reduction's: i is not ordered before j's thread
+                    unordered = known[other] > before[other]
+                    if unordered and self._is_memory(key) and WRITE in (mode, earlier_mode):
+                        self._record(found, i, j, key)
+                    if key is EVERYTHING or ordered(earlier_mode, mode):
+                        for t in range(threads):
+                            if known[t] > clock[t]:
+                                clock[t] = known[t]
+            clock[me] = j + 1
+            clocks.append(clock)
+            thread_clock[me] = clock
+            for key, mode in event.accesses:
+                touched.setdefault(key, {})[(me, mode)] = j
+        return tuple(found)
+
+    @staticmethod
+    def _is_memory(key: Key) -> bool:
+        return key is not EVERYTHING and isinstance(key[0], str) and key[0][:1] in ("#", UNKNOWN)
+
+    @staticmethod
+    def _earlier(touched: dict[Key, dict[tuple[int, str], int]], key: Key) -> list[tuple[int, str]]:
+        """(event, mode) of the latest earlier accesses that may touch what ``key`` names."""
+        if key is EVERYTHING:
+            keys = list(touched)
+        elif key[0] == UNKNOWN:
+            keys = [other for other in touched if other is EVERYTHING or other[1] == key[1]]
+        else:
+            keys = [key, EVERYTHING, (UNKNOWN, key[1])]
+        return [
+            (index, mode)
+            for other in keys
+            for (_thread, mode), index in touched.get(other, {}).items()
+        ]
+
+    def _record(self, found: dict[Conflict, None], i: int, j: int, key: Key) -> None:
+        for first in self._accesses(i, key):
+            for second in self._accesses(j, key):
+                if WRITE in (first[1], second[1]):
+                    found.setdefault(
+                        Conflict(self._access(i, first), self._access(j, second)), None
+                    )
+
+    def _accesses(self, index: int, key: Key) -> list[_Noted]:
+        noted = self._noted[index] if index < len(self._noted) else []
+        return [item for item in noted if item[0] == key or UNKNOWN in (item[0][0], key[0])]
+
+    def _access(self, index: int, noted: _Noted) -> Access:
+        _key, mode, what, where = noted
+        file, _, line = where.rpartition(":")
+        thread = self._names.get(self._events[index].thread, f"T{self._events[index].thread}")
+        return Access(
+            thread,
+            "write" if mode == WRITE else "read",
+            what,
+            file,
+            int(line) if line.isdigit() else 0,
+        )
+
+
+#: conflicts named in a failure message (all of them stay in ``failure.conflicts``)
+CONFLICTS_SHOWN = 6
+
+
+def describe_conflicts(conflicts: Sequence[Conflict]) -> list[str]:
+    """The message lines naming the racing accesses (write-write first: the lost updates)."""
+    if not conflicts:
+        return []
+    ranked = sorted(conflicts, key=lambda c: (c.kind != "write-write", c.what))
+    lines = [str(conflict) for conflict in ranked[:CONFLICTS_SHOWN]]
+    if len(ranked) > CONFLICTS_SHOWN:
+        lines.append(f"... and {len(ranked) - CONFLICTS_SHOWN} more (see failure.conflicts)")
+    return lines
