@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sys
 import traceback
-from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency._public import public
 from pytest_concurrency.errors import ConcurrencyError, ConcurrencyWarning
+from pytest_concurrency.world.model import WaitEdge as WaitEdge
 from pytest_concurrency.world.trace import Trace, is_internal, short_path
 
 if TYPE_CHECKING:
@@ -102,22 +102,6 @@ def _rebuild(
     return cls(
         message, token=token, trace=trace, strategy=strategy, seed=seed, schedules_run=schedules_run
     )
-
-
-@dataclass(frozen=True)
-class WaitEdge:
-    """One edge of a deadlock's wait-for graph: ``thread`` waits (``op``) on ``resource``.
-
-    ``holder`` is the thread holding the resource ("" when none does: an event
-    never set, a queue never filled); ``in_cycle`` marks the edges of the
-    wait-for cycle, when there is one.
-    """
-
-    thread: str
-    op: str
-    resource: str
-    holder: str = ""
-    in_cycle: bool = False
 
 
 @public

@@ -24,16 +24,42 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency._time.clock import DEFAULT_MONOTONIC, DEFAULT_START, StartPoint
+from pytest_concurrency.world.model import (
+    Abort,
+    EventObserver,
+    FailureKind,
+    LineHook,
+    RunFailure,
+    ScheduleMismatch,
+    Strategy,
+    ThreadRecord,
+    Waitable,
+)
 from pytest_concurrency.world.timers import pending_timers
+
+__all__ = [
+    "Abort",
+    "EventObserver",
+    "FailureKind",
+    "LineHook",
+    "RunFailure",
+    "ScheduleMismatch",
+    "Scheduler",
+    "Strategy",
+    "ThreadRecord",
+    "Waitable",
+    "active",
+    "controlling_scheduler",
+    "in_module_body",
+]
 
 if TYPE_CHECKING:
     import threading
 
-    from pytest_concurrency.world.report import WaitEdge
     from pytest_concurrency.world.trace import Tracer
 
 _get_ident = _realtime.get_ident
@@ -46,153 +72,6 @@ _ACTIVE: Scheduler | None = None
 VIRTUAL_START = DEFAULT_MONOTONIC
 #: real seconds the coordinator's abort waits for a handoff in progress (one takes microseconds)
 _HANDOFF_GRACE = 1.0
-
-
-class Abort(BaseException):
-    """Unwinds a controlled thread whose run is over (failed, finished or interrupted).
-
-    A BaseException so that the code under test's ``except Exception`` cannot
-    swallow it; its ``finally`` blocks still run.
-    """
-
-
-class ScheduleMismatch(Exception):
-    """A strategy following a recorded schedule found a different set of enabled threads."""
-
-    def __init__(self, message: str, *, nondeterministic: bool) -> None:
-        super().__init__(message)
-        self.nondeterministic = nondeterministic
-
-
-class Waitable(Protocol):
-    """What a blocked thread waits on: named, and possibly held by some thread."""
-
-    def label(self) -> str: ...
-
-    def holder(self) -> ThreadRecord | None: ...
-
-
-class Strategy(Protocol):
-    """Picks the next thread at a point where more than one thread is enabled."""
-
-    def thread_created(self, index: int) -> None: ...
-
-    def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord: ...
-
-    def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord: ...
-
-
-class EventObserver(Protocol):
-    """Told of every event -- one thread running from one point to its next (see .dpor)."""
-
-    def observe(self, chosen: ThreadRecord, enabled: list[ThreadRecord]) -> None: ...
-
-    def access(self, resource: object, mode: str | None) -> None: ...
-
-    def touch(self, memory: object) -> None: ...
-
-    def finished(self, record: ThreadRecord) -> None: ...
-
-
-class LineHook(Protocol):
-    """Line-level preemption (:mod:`.lines`): told whenever the scheduler looks at who can run."""
-
-    def rearm(self) -> None: ...
-
-
-class RunFailure:
-    """Why one run failed, before it is turned into a public exception by the report."""
-
-    __slots__ = ("cause", "details", "kind", "summary", "thread", "wait_for")
-
-    def __init__(
-        self,
-        kind: str,
-        summary: str,
-        *,
-        cause: BaseException | None = None,
-        details: str = "",
-        thread: str = "",
-        wait_for: tuple[WaitEdge, ...] = (),
-    ) -> None:
-        #: "exception", "deadlock", "step-budget", "uncontrolled", "mismatch", "nondeterministic"
-        self.kind = kind
-        self.summary = summary
-        self.cause = cause
-        self.details = details
-        self.thread = thread
-        #: a deadlock's wait-for graph, as records (the report draws it)
-        self.wait_for = wait_for
-
-    def same_as(self, other: RunFailure) -> bool:
-        """True when a replay failed the same way (kind and exception type)."""
-        return self.kind == other.kind and type(self.cause) is type(other.cause)
-
-
-class ThreadRecord:
-    """The scheduler's view of one controlled thread.
-
-    Strategies choose among records by ``index``. Other actors a strategy
-    chooses among -- the asyncio tasks of a controlled event loop, see
-    :mod:`.aio` -- are records too, with indexes from the same numbering
-    (:meth:`Scheduler.new_index`), but they are never in ``records``: the
-    thread running their loop acts for them.
-    """
-
-    __slots__ = (
-        "blocked",
-        "daemon",
-        "deadline",
-        "exited",
-        "finished",
-        "gone",
-        "ident",
-        "index",
-        "name",
-        "park",
-        "pending",
-        "ready",
-        "thread",
-        "waiting_on",
-        "waiting_op",
-    )
-
-    def __init__(self, index: int, thread: threading.Thread, name: str, daemon: bool) -> None:
-        self.index = index
-        self.thread = thread
-        self.name = name
-        self.daemon = daemon
-        self.ident: int | None = None
-        #: locked while the thread may not run; releasing it hands the thread the baton
-        self.park = _realtime.allocate_lock()
-        self.park.acquire()
-        #: released by the thread itself as its very last controlled action
-        self.exited = _realtime.allocate_lock()
-        self.exited.acquire()
-        #: set by the thread just before it releases ``exited``: whoever waits for the
-        #: thread checks it first, so waiting again (after an interrupt) never blocks
-        self.gone = False
-        self.finished = False
-        self.blocked = False
-        self.ready: Callable[[], bool] | None = None
-        self.deadline: float | None = None
-        self.waiting_on: Waitable | None = None
-        self.waiting_op = ""
-        #: (op, resource) of the point this thread runs from next; kept for an event observer
-        self.pending: tuple[str, object] | None = ("begin", self)
-
-    # a thread is itself a Waitable: join() waits on it, and it "holds" its own end
-    def label(self) -> str:
-        return self.name
-
-    def holder(self) -> ThreadRecord | None:
-        return None if self.finished else self
-
-    def is_finished(self) -> bool:
-        return self.finished
-
-    def __repr__(self) -> str:
-        return f"<ThreadRecord {self.name}>"
 
 
 class Scheduler:

@@ -39,7 +39,7 @@ from pytest_concurrency.world.trace import is_internal
 
 if TYPE_CHECKING:
     from pytest_concurrency.world.aio.runtime import AioWorld
-    from pytest_concurrency.world.report import WaitEdge
+    from pytest_concurrency.world.model import WaitEdge
     from pytest_concurrency.world.trace import Tracer
 
 _get_ident = _realtime.get_ident
@@ -80,7 +80,7 @@ class _Idle:
 
     def wait_for_edges(self) -> tuple[WaitEdge, ...]:
         """Each pending task and what it awaits, as records (the failure page draws them)."""
-        from pytest_concurrency.world.report import WaitEdge
+        from pytest_concurrency.world.model import WaitEdge
 
         cast = self._loop.cast
         edges = []
