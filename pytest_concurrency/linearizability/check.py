@@ -212,8 +212,10 @@ def check_linearizable(
     default the current profile's, always without a deadline). Each is
     explored with ``strategy`` (``runs``, ``time_budget``,
     ``preemption_bound``, ``max_steps``, ``uncontrolled_timeout``, ``patch``
-    and ``trace`` as for ``explore``; by default the files of the subject,
-    the model and the operations are traced, with the project's code), and
+    and ``trace`` as for ``explore``; by default the files of the subject's
+    and the model's classes, of their factories and of the operations are
+    traced, with the project's code: one subject and one model are made
+    before any run to find them), and
     each schedule's history -- every operation's result or exception, and
     when it was called and returned -- must match some order of the same
     operations that keeps each thread's order and real-time order, run one at
@@ -248,7 +250,10 @@ def check_linearizable(
         seed=0 if strategy in ("random", "pct") else _UNSET,  # the same schedules every time
     )
     if trace is None and options.granularity != "sync":
-        callables = [subject, model, *(op.call for op in declared_ops)]
+        # one subject made here, outside any run, names the class whose code to trace
+        # (the factory may be a lambda or a method living elsewhere)
+        made = [type(subject()), *(() if model is None else (type(model()),))]
+        callables = [subject, model, *made, *(op.call for op in declared_ops)]
         options = replace(options, trace=_selection(callables))
     tally = _Tally()
     explorer = _Explorer(

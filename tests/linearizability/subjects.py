@@ -75,3 +75,13 @@ class SequentialRegistry:
 
 def total(operations: list[list[Any]]) -> int:
     return sum(len(column) for column in operations)
+
+
+class LoadedOnce:
+    """A build-once cache's sequential model: a key's value is its loader's result, kept."""
+
+    def __init__(self) -> None:
+        self.values: dict[int, int] = {}
+
+    def get(self, key: int) -> int:
+        return self.values.setdefault(key, key * 10)
