@@ -11,8 +11,10 @@ smallest failing one is raised as :class:`NotLinearizable`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
+import inspect
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -108,7 +110,10 @@ class _Explorer:
         key: Callable[[Any], Hashable] | None,
         options: ExploreOptions,
         tally: _Tally,
+        *,
+        asynchronous: bool,
     ) -> None:
+        self.asynchronous = asynchronous
         self.subject = subject
         self.calls = {op.name: op.call for op in operations}
         self.model = model
@@ -121,10 +126,25 @@ class _Explorer:
         for call in calls:
             recorder.run(thread, call, functools.partial(self.calls[call.name], obj, *call.args))
 
-    def __call__(self, scenario: Scenario) -> None:
-        failing: list[tuple[tuple[Entry, ...], str]] = []
-        tally = self.tally
+    async def _run_async(
+        self, recorder: Recorder, obj: Any, thread: str, calls: Sequence[Call]
+    ) -> None:
+        for call in calls:
+            operation = functools.partial(self.calls[call.name], obj, *call.args)
+            await recorder.run_async(thread, call, operation)
 
+    def _check(self, recorder: Recorder, failing: list[tuple[Entry, ...]]) -> None:
+        """Check the run's history; a failure is an AssertionError in the run (and kept)."""
+        history = tuple(sorted(recorder.entries, key=lambda entry: entry.index))
+        started = _realtime.perf_counter()
+        verdict = check_history(history, self.model, self.calls, key=self.key)
+        self.tally.checker_seconds += _realtime.perf_counter() - started
+        if not verdict.linearizable:
+            shown = recorder.history()
+            failing[:] = [shown]
+            raise AssertionError(explain(shown, verdict))
+
+    def _threaded(self, scenario: Scenario, failing: list[tuple[Entry, ...]]) -> Any:
         def run_scenario() -> None:
             obj = self.subject()
             recorder = Recorder()
@@ -139,16 +159,31 @@ class _Explorer:
             for handle in handles:
                 handle.result()
             self._run(recorder, obj, MAIN, scenario.suffix)
-            history = tuple(sorted(recorder.entries, key=lambda entry: entry.index))
-            started = _realtime.perf_counter()
-            verdict = check_history(history, self.model, self.calls, key=self.key)
-            tally.checker_seconds += _realtime.perf_counter() - started
-            if not verdict.linearizable:
-                shown = recorder.history()
-                message = explain(shown, verdict)
-                failing[:] = [(shown, message)]
-                raise AssertionError(message)
+            self._check(recorder, failing)
 
+        return run_scenario
+
+    def _tasks(self, scenario: Scenario, failing: list[tuple[Entry, ...]]) -> Any:
+        async def run_scenario() -> None:
+            obj = self.subject()
+            recorder = Recorder()
+            await self._run_async(recorder, obj, MAIN, scenario.prefix)
+            await asyncio.gather(
+                *(
+                    self._run_async(recorder, obj, f"T{number}", column)
+                    for number, column in enumerate(scenario.columns, 1)
+                    if column
+                )
+            )
+            await self._run_async(recorder, obj, MAIN, scenario.suffix)
+            self._check(recorder, failing)
+
+        return run_scenario
+
+    def __call__(self, scenario: Scenario) -> None:
+        failing: list[tuple[Entry, ...]] = []
+        tally = self.tally
+        run_scenario = (self._tasks if self.asynchronous else self._threaded)(scenario, failing)
         run_scenario.__qualname__ = run_scenario.__name__ = self.name
         started = _realtime.perf_counter()
         tally.scenarios += 1
@@ -157,7 +192,7 @@ class _Explorer:
         except InterleavingFailure as found:
             if not failing:
                 raise
-            history, _ = failing[-1]
+            history = failing[-1]
             raise NotLinearizable(
                 str(found),
                 operations=[list(column) for column in scenario.columns],
@@ -193,7 +228,7 @@ def check_linearizable(
     suffix: int = 0,
     key: Callable[[Any], Hashable] | None = None,
     settings: hypothesis.settings | None = None,
-    strategy: str = "dpor",
+    strategy: str | None = None,
     runs: int | None = None,
     time_budget: float | None = None,
     preemption_bound: int | None = _UNSET,
@@ -224,6 +259,11 @@ def check_linearizable(
     memoising the search (default: the model's plain-data attributes; none
     when it holds other objects).
 
+    Operations that are coroutine functions make the check asynchronous: each
+    thread is then a task on the controlled event loop, explored by ``dfs``
+    (``strategy`` None picks ``dpor`` for threads, ``dfs`` for tasks), and the
+    model's coroutines are run to their end one at a time (they must not wait).
+
     Raises :class:`NotLinearizable` for the smallest failing scenario.
     """
     __tracebackhide__ = True
@@ -234,6 +274,10 @@ def check_linearizable(
         raise TypeError(f"model must be None or a callable returning a fresh model, got {model!r}")
     if key is not None and not callable(key):
         raise TypeError(f"key must be None or a callable(model) -> hashable, got {key!r}")
+    asynchronous = any(inspect.iscoroutinefunction(op.call) for op in declared_ops)
+    if strategy is None:
+        # dpor is the best for threads; task steps are explored by dfs
+        strategy = "dfs" if asynchronous else "dpor"
     check_count("threads", threads, minimum=1)
     check_count("ops_per_thread", ops_per_thread, minimum=1)
     check_count("prefix", prefix)
@@ -257,7 +301,13 @@ def check_linearizable(
         options = replace(options, trace=_selection(callables))
     tally = _Tally()
     explorer = _Explorer(
-        subject, declared_ops, model if model is not None else subject, key, options, tally
+        subject,
+        declared_ops,
+        model if model is not None else subject,
+        key,
+        options,
+        tally,
+        asynchronous=asynchronous,
     )
     drawn = scenarios(
         declared_ops, threads=threads, ops_per_thread=ops_per_thread, prefix=prefix, suffix=suffix

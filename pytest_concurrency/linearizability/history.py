@@ -9,7 +9,8 @@ each response, orders the events deterministically.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,35 @@ from pytest_concurrency.linearizability.scenario import Call
 
 #: the thread label of the sequential prefix and suffix
 MAIN = "main"
+
+
+class ModelWaited(RuntimeError):
+    """A sequential model's coroutine waited for something: a model must not depend on others."""
+
+
+#: a model coroutine yielding this many times in a row (``sleep(0)``) is not finishing
+_MAX_YIELDS = 10_000
+
+
+def _finished(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """A sequential model's coroutine, run to its end without a loop.
+
+    A bare yield (``await asyncio.sleep(0)``) is passed over; waiting for a
+    future (a sleep, a lock someone holds, I/O) is an error: nothing else runs
+    while a model operation runs, so nothing would ever end that wait.
+    """
+    try:
+        for _ in range(_MAX_YIELDS):
+            if coroutine.send(None) is not None:
+                break
+    except StopIteration as stop:
+        return stop.value
+    coroutine.close()
+    raise ModelWaited(
+        "a model operation awaited something that waits (a sleep, a lock someone holds): "
+        "a sequential model runs one operation at a time and must never wait; give "
+        "check_linearizable a model= whose operations finish without waiting"
+    )
 
 
 @dataclass(frozen=True)
@@ -28,9 +58,26 @@ class Outcome:
 
     @classmethod
     def of(cls, call: Callable[[], Any]) -> Outcome:
+        """Run ``call``; a coroutine it returns is run to its end without a loop (a model's)."""
         try:
-            return cls(value=call())
+            value = call()
+            if inspect.iscoroutine(value):
+                value = _finished(value)
+            return cls(value=value)
+        except ModelWaited:
+            raise
         except Exception as error:  # an operation's exception is part of its outcome
+            return cls(error=error)
+
+    @classmethod
+    async def awaited(cls, call: Callable[[], Any]) -> Outcome:
+        """Run ``call`` and await what it returns when that is awaitable (a task's operation)."""
+        try:
+            value = call()
+            if inspect.isawaitable(value):
+                value = await value
+            return cls(value=value)
+        except Exception as error:
             return cls(error=error)
 
     def matches(self, other: Outcome) -> bool:
@@ -87,6 +134,15 @@ class Recorder:
         self.clock += 1
         invoked = self.clock
         outcome = Outcome.of(operation)
+        self.clock += 1
+        self.entries.append(Entry(len(self.entries), thread, call, outcome, invoked, self.clock))
+        return outcome
+
+    async def run_async(self, thread: str, call: Call, operation: Callable[[], Any]) -> Outcome:
+        """:meth:`run` for an operation of a task: awaited between its two events."""
+        self.clock += 1
+        invoked = self.clock
+        outcome = await Outcome.awaited(operation)
         self.clock += 1
         self.entries.append(Entry(len(self.entries), thread, call, outcome, invoked, self.clock))
         return outcome
