@@ -23,6 +23,7 @@ SECTIONS = (
     "pytest_concurrency.bench.aio_bench",
     "pytest_concurrency.bench.load_bench",
     "pytest_concurrency.bench.dual_bench",
+    "pytest_concurrency.bench.linearizability_bench",
 )
 
 
