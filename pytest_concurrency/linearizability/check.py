@@ -99,6 +99,19 @@ def _settings(given_settings: hypothesis.settings | None) -> hypothesis.settings
     return hypothesis.settings(base, deadline=None, suppress_health_check=suppressed)
 
 
+class _Column:
+    """One thread's operations, named ``operations`` so a trace reads ``T1 (operations)``."""
+
+    __name__ = "operations"
+
+    def __init__(self, run: Callable[..., None], *args: Any) -> None:
+        self.run = run
+        self.args = args
+
+    def __call__(self) -> None:
+        self.run(*self.args)
+
+
 class _Explorer:
     """Explores one scenario: every schedule recorded and checked."""
 
@@ -150,9 +163,8 @@ class _Explorer:
             recorder = Recorder()
             self._run(recorder, obj, MAIN, scenario.prefix)
             handles = [
-                spawn(self._run, recorder, obj, f"T{number}", column)
-                for number, column in enumerate(scenario.columns, 1)
-                if column
+                spawn(_Column(self._run, recorder, obj, f"T{number}", column))
+                for number, column in enumerate(scenario.threads(), 1)
             ]
             for handle in handles:
                 handle.join()
@@ -171,8 +183,7 @@ class _Explorer:
             await asyncio.gather(
                 *(
                     self._run_async(recorder, obj, f"T{number}", column)
-                    for number, column in enumerate(scenario.columns, 1)
-                    if column
+                    for number, column in enumerate(scenario.threads(), 1)
                 )
             )
             await self._run_async(recorder, obj, MAIN, scenario.suffix)
@@ -194,8 +205,8 @@ class _Explorer:
                 raise
             history = failing[-1]
             raise NotLinearizable(
-                str(found),
-                operations=[list(column) for column in scenario.columns],
+                str(found).removeprefix("AssertionError: "),
+                operations=[list(column) for column in scenario.threads()],
                 prefix=list(scenario.prefix),
                 suffix=list(scenario.suffix),
                 history=history,

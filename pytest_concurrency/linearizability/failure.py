@@ -22,7 +22,7 @@ def explain(history: tuple[Entry, ...], verdict: Verdict) -> str:
         draw(history),
         "",
     ]
-    placed = ", ".join(str(entry.call) for entry in verdict.deepest)
+    placed = ", ".join(f"{entry.thread} {entry.call}" for entry in verdict.deepest)
     if verdict.deepest:
         lines.append(f"the longest order that explains the results so far: {placed}")
         lines.append("after it, no operation that may come next gives its result:")
@@ -42,7 +42,8 @@ class NotLinearizable(InterleavingFailure):
     """Some schedule of a scenario has outcomes no sequential order of its operations gives.
 
     ``operations`` is the (shrunk) scenario, one list of operations per thread
-    (a sequential prefix and suffix are in ``prefix`` and ``suffix``);
+    that ran (``operations[0]`` is thread ``T1``'s; a sequential prefix and
+    suffix, run by ``main``, are in ``prefix`` and ``suffix``);
     ``history`` the failing schedule's operations, each with its thread, call,
     outcome and invocation/response event numbers; ``token`` the schedule.
     """

@@ -34,6 +34,10 @@ class Scenario:
     columns: tuple[tuple[Call, ...], ...]
     suffix: tuple[Call, ...]
 
+    def threads(self) -> tuple[tuple[Call, ...], ...]:
+        """The columns that have operations: thread ``T1`` runs the first, and so on."""
+        return tuple(column for column in self.columns if column)
+
     def __len__(self) -> int:
         return len(self.prefix) + sum(map(len, self.columns)) + len(self.suffix)
 

@@ -80,6 +80,9 @@ def test_the_lost_update_is_caught_and_shrunk_to_two_increments() -> None:
     first, second = (entry.outcome.value for entry in failure.history)
     assert first == second
     message = str(failure)
+    # the history's thread labels are the trace's thread names
+    assert {entry.thread for entry in failure.history} == {"T1", "T2"}
+    assert "T1 (operations)" in message and "T2 (operations)" in message
     assert message.splitlines()[0].endswith(
         "no sequential order of these operations gives these results"
     )
