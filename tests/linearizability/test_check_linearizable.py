@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import queue
 import threading
 from typing import Any
@@ -157,3 +158,27 @@ def test_bad_arguments_are_named(kwargs: dict[str, Any], error: type[Exception],
     arguments: dict[str, Any] = {"operations": {"inc": lambda c: c.increment()}, **kwargs}
     with pytest.raises(error, match=text.replace("[", r"\[").replace("(", r"\(")):
         pc.check_linearizable(RacyCounter, arguments.pop("operations"), **arguments)
+
+
+def test_the_hypothesis_settings_apply() -> None:
+    result = pc.check_linearizable(
+        LockedDeque,
+        {"append": (lambda d, x: d.append(x), st.integers(0, 2))},
+        settings=settings(max_examples=3, database=None, derandomize=True),
+    )
+    assert 1 <= result.scenarios <= 3
+
+
+def test_a_failure_pickles_with_its_scenario_and_history() -> None:
+    with pytest.raises(pc.NotLinearizable) as caught:
+        pc.check_linearizable(
+            RacyCounter,
+            {"increment": lambda c: c.increment()},
+            key=lambda c: c.value,
+            settings=FEW,
+        )
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is pc.NotLinearizable
+    assert copy.operations == caught.value.operations
+    assert copy.history == caught.value.history
+    assert copy.token == caught.value.token and str(copy) == str(caught.value)
