@@ -39,6 +39,9 @@ _EXPORTS: dict[str, str] = {
     "UncontrolledBlock": "pytest_concurrency.world.report",
     "NondeterministicScenarioError": "pytest_concurrency.world.report",
     "ReplayTokenError": "pytest_concurrency.world.token",
+    "check_linearizable": "pytest_concurrency.linearizability",
+    "NotLinearizable": "pytest_concurrency.linearizability",
+    "LinearizabilityResult": "pytest_concurrency.linearizability",
 }
 
 __all__ = [
@@ -53,12 +56,15 @@ __all__ = [
     "InterleavingFailure",
     "LeakChecker",
     "LeakReport",
+    "LinearizabilityResult",
     "NondeterministicScenarioError",
+    "NotLinearizable",
     "PendingWait",
     "ReplayTokenError",
     "SpawnHandle",
     "UncontrolledBlock",
     "__version__",
+    "check_linearizable",
     "checkpoint",
     "explore",
     "replay",
@@ -93,6 +99,11 @@ if TYPE_CHECKING:
     from pytest_concurrency.fake_clock import FakeClock, FakeClockWarning, PendingWait
     from pytest_concurrency.fakes import GatedEncoder, GatedFake
     from pytest_concurrency.leaks import LeakChecker, LeakReport
+    from pytest_concurrency.linearizability import (
+        LinearizabilityResult,
+        NotLinearizable,
+        check_linearizable,
+    )
     from pytest_concurrency.world.api import ExploreResult, checkpoint, explore, replay, spawn
     from pytest_concurrency.world.report import (
         DataRace,

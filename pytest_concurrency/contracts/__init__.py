@@ -19,7 +19,9 @@ virtual time where time matters, under a thread leak check::
 - :class:`OrderedTurnstileContract` (seed 002a): ``make_subject(self, keys, timeout)``;
 - :class:`DeferredDeleterContract` (seed 002b): ``make_subject(self, delete)``;
 - :class:`RunGuardContract` (seed 003): ``make_subject(self, dedup_window, max_run_seconds)``;
-- :class:`WorkerPoolContract` (seed 004): ``make_subject(self, factory, per_key)``.
+- :class:`WorkerPoolContract` (seed 004): ``make_subject(self, factory, per_key)``;
+- :class:`LinearizabilityContract`: ``make_subject(self)``, operations marked with
+  :func:`operation`, optionally ``make_model(self)``.
 
 :func:`run_contract` runs the same property methods outside pytest and returns
 a :class:`ContractReport`. This package depends on pytest and the rest of
@@ -38,6 +40,7 @@ from pytest_concurrency.contracts.build_once import BuildOnceCacheContract
 from pytest_concurrency.contracts.deferred import DeferredDeleterContract, JanitorKilled
 from pytest_concurrency.contracts.file_cache import FileCacheContract
 from pytest_concurrency.contracts.keyed_store import ContractBackend, KeyedStoreContract
+from pytest_concurrency.contracts.linearizability import LinearizabilityContract, operation
 from pytest_concurrency.contracts.run_guard import RunGuardContract
 from pytest_concurrency.contracts.runner import ContractReport, PropertyResult, run_contract
 from pytest_concurrency.contracts.single_flight import SingleFlightContract
@@ -56,11 +59,13 @@ __all__ = [
     "FileCacheContract",
     "JanitorKilled",
     "KeyedStoreContract",
+    "LinearizabilityContract",
     "OrderedTurnstileContract",
     "PropertyResult",
     "RunGuardContract",
     "SingleFlightContract",
     "SubjectError",
     "WorkerPoolContract",
+    "operation",
     "run_contract",
 ]

@@ -25,6 +25,7 @@ SECTIONS = (
     "pytest_concurrency.demo.lines_demo",
     "pytest_concurrency.demo.aio_demo",
     "pytest_concurrency.demo.contracts_demo",
+    "pytest_concurrency.demo.linearizability_demo",
 )
 
 
