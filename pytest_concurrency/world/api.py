@@ -560,7 +560,7 @@ def _check_memory_seen(strategy: ExplorationStrategy, runs: int, settings: RunSe
 
     It reorders conflicting accesses; with none in the traced code (the code
     under test lives in a library or package ``trace=`` does not cover) every
-    run is "equivalent" and the exploration would end, exhausted, after one.
+    run looks alike and the exploration would end, exhausted, after one.
     """
     if getattr(strategy, "memory_accesses", None) != 0:
         return

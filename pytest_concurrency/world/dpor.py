@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WRITE
-from pytest_concurrency.world.memory import MemoryAccess
+from pytest_concurrency.world.memory import STATE, MemoryAccess
 from pytest_concurrency.world.primitives import Primitive
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
 from pytest_concurrency.world.strategies import ExplorationStrategy
@@ -105,6 +105,8 @@ def conflict(first: Key, second: Key) -> bool:
     """Could accesses to these two locations touch the same memory?"""
     if first == second or first is EVERYTHING or second is EVERYTHING:
         return True
+    if first[0] == second[0] and STATE in (first[1], second[1]):
+        return True  # untraced code ran on the object: any of its state
     return first[1] == second[1] and UNKNOWN in (first[0], second[0])
 
 
@@ -434,6 +436,8 @@ class DPORStrategy(ExplorationStrategy):
         last_of_thread: dict[int, int] = {}
         #: location name -> the keys seen with it (an unknown object meets them all)
         by_name: dict[object, set[Key]] = {}
+        #: object part -> the keys seen with it (untraced code on an object meets them all)
+        by_owner: dict[object, set[Key]] = {}
         for j, event in enumerate(events):
             me = event.thread
             clock = thread_clock.get(me)
@@ -445,7 +449,7 @@ class DPORStrategy(ExplorationStrategy):
             found: list[int] = []
             for key, mode in event.accesses:
                 for (other, earlier_mode), i in self._conflicting(
-                    latest, last_of_thread, key, by_name
+                    latest, last_of_thread, key, by_name, by_owner
                 ):
                     if other == me:
                         continue
@@ -472,6 +476,7 @@ class DPORStrategy(ExplorationStrategy):
                 latest.setdefault(key, {})[(me, mode)] = j
                 if key is not EVERYTHING:
                     by_name.setdefault(key[1], set()).add(key)
+                    by_owner.setdefault(key[0], set()).add(key)
             for i in found:
                 self._reverse(i, j, clocks)
 
@@ -481,14 +486,18 @@ class DPORStrategy(ExplorationStrategy):
         last_of_thread: dict[int, int],
         key: Key,
         by_name: dict[object, set[Key]],
+        by_owner: dict[object, set[Key]],
     ) -> list[tuple[tuple[int, str], int]]:
         if key is EVERYTHING:
             return [((thread, "*"), index) for thread, index in last_of_thread.items()]
         if key[0] == UNKNOWN:
             found = [item for other in by_name.get(key[1], ()) for item in latest[other].items()]
+        elif key[1] == STATE:  # every location of that object
+            found = [item for other in by_owner.get(key[0], ()) for item in latest[other].items()]
         else:
             found = list(latest.get(key, {}).items())
             found.extend(latest.get((UNKNOWN, key[1]), {}).items())
+            found.extend(latest.get((key[0], STATE), {}).items())
         found.extend(
             ((thread, "*"), index) for (thread, _m), index in latest.get(EVERYTHING, {}).items()
         )

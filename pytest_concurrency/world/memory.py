@@ -31,6 +31,7 @@ import builtins
 import collections
 import dis
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import (
     BuiltinFunctionType,
@@ -98,6 +99,8 @@ MUTATORS = frozenset(
 )
 #: the location of a container's items, as an attribute name of the container
 ITEMS = "[items]"
+#: all of an object's state: what a method whose code is not traced may have touched
+STATE = "[state]"
 
 #: an operand recipe: ("fast", name) | ("global", name) | ("deref", name) | ("const", value)
 #: | ("attr", recipe, name); None where unknown
@@ -320,8 +323,16 @@ def _escaping(spec: Spec, value: object) -> list[tuple[object, str, str]]:
     return []
 
 
-def resolve(spec: Spec, frame: FrameType) -> list[tuple[object, str, str]] | None:
-    """What ``spec`` touches in ``frame`` now; None when it is no shared access."""
+def resolve(
+    spec: Spec, frame: FrameType, traced: Callable[[CodeType], bool] | None = None
+) -> list[tuple[object, str, str]] | None:
+    """What ``spec`` touches in ``frame`` now; None when it is no shared access.
+
+    ``traced`` tells whether a code object is traced: a method call on an
+    object whose method is not (a library class) may change any of the
+    object's state where no point sees it, so it counts as a write of all of
+    it (``STATE``), which conflicts with every other access to that object.
+    """
     if spec.kind == "global":
         value = frame.f_globals.get(spec.name, _MISSING)
         if value is _MISSING:
@@ -344,6 +355,8 @@ def resolve(spec: Spec, frame: FrameType) -> list[tuple[object, str, str]] | Non
             return [(obj, ITEMS, WRITE if spec.name in MUTATORS else READ)]
         if obj is not None and isinstance(obj, _CONSTANT_TYPES):
             return None
+        if obj is not None and traced is not None and _opaque_method(obj, spec.name, traced):
+            return [(obj, STATE, WRITE)]
         return [(obj, spec.name, READ)]
     if obj is not None and isinstance(obj, ModuleType) and spec.mode == READ:
         value = obj.__dict__.get(spec.name)
@@ -360,6 +373,15 @@ def resolve(spec: Spec, frame: FrameType) -> list[tuple[object, str, str]] | Non
     if spec.mode == READ and obj is not None:
         found.extend(_escaping(spec, _instance_attribute(obj, spec.name)))
     return found
+
+
+def _opaque_method(obj: object, name: str, traced: Callable[[CodeType], bool]) -> bool:
+    """Is ``obj.name`` a method whose code no point sees (and not the harness's own)?"""
+    if type(obj).__module__.startswith("pytest_concurrency"):
+        return False  # a controlled primitive: its operations are events of their own
+    method = _defined_by(obj, name)
+    code = getattr(method, "__code__", None)
+    return isinstance(code, CodeType) and not traced(code)
 
 
 #: class attributes whose reads touch nothing that changes (methods and their kin)
@@ -430,12 +452,20 @@ def describe(obj: object, name: str) -> str:
         return f"closure variable {name[5:]}"
     if obj is None:
         return f"?.{name}"
+    if name == STATE:
+        return f"{type(obj).__qualname__} (a method whose code is not traced)"
     owner = type(obj).__qualname__
     return f"{owner}{name}" if name == ITEMS else f"{owner}.{name}"
 
 
 def memory_point(
-    sched: Scheduler, code: CodeType, line: int | None, offset: int, frame: FrameType, alone: bool
+    sched: Scheduler,
+    code: CodeType,
+    line: int | None,
+    offset: int,
+    frame: FrameType,
+    alone: bool,
+    traced: Callable[[CodeType], bool] | None = None,
 ) -> bool:
     """Make this instruction a ``"memory"`` point if it touches shared memory.
 
@@ -455,7 +485,7 @@ def memory_point(
     spec = accesses_of(code).get(offset)
     if spec is None:
         return alone
-    touched = resolve(spec, frame)
+    touched = resolve(spec, frame, traced)
     if touched is None:
         return alone
     text = where = ""

@@ -172,7 +172,9 @@ class MonitoringBackend:
         if sched is None:
             return
         line = self._lines[code][offset // 2]
-        alone = memory_point(sched, code, line, offset, sys._getframe(1), self._alone)
+        alone = memory_point(
+            sched, code, line, offset, sys._getframe(1), self._alone, self._selection.covers
+        )
         if alone and sched.events is None:
             self._disarm()  # nobody needs to hear of accesses made alone
         else:

@@ -68,7 +68,9 @@ def _point(backend: SettraceBackend, frame: FrameType) -> None:
         return
     line: int | None = frame.f_lineno  # None on an instruction that belongs to no line
     if backend.kind == "memory":
-        alone = memory_point(sched, frame.f_code, line, frame.f_lasti, frame, backend.alone)
+        alone = memory_point(
+            sched, frame.f_code, line, frame.f_lasti, frame, backend.alone, backend.selection.covers
+        )
         if sched.events is not None:  # a reducing strategy hears of accesses made alone
             backend.alone = alone
             return

@@ -208,3 +208,16 @@ def outcomes_of_attribute_reads(outcomes: Outcomes) -> Callable[[], None]:
         outcomes.append(tuple(seen))
 
     return scenario
+
+
+def outcomes_of_untraced_methods(outcomes: Outcomes) -> Callable[[], None]:
+    """Calls into a class whose code is not traced: their order still matters."""
+    from untraced_box import Box
+
+    def scenario() -> None:
+        box = Box()
+        seen: list[int] = []
+        run_threads(lambda: box.set(1), lambda: seen.append(box.get()))
+        outcomes.append(tuple(seen))
+
+    return scenario

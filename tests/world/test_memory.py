@@ -99,8 +99,12 @@ def _outcomes(make: Callable[[list[object]], Callable[[], None]], **options: obj
 
 @pytest.mark.parametrize(
     "make",
-    [subjects.outcomes_of_unlocked_appends, subjects.outcomes_of_attribute_reads],
-    ids=["appends", "attribute_reads"],
+    [
+        subjects.outcomes_of_unlocked_appends,
+        subjects.outcomes_of_attribute_reads,
+        subjects.outcomes_of_untraced_methods,
+    ],
+    ids=["appends", "attribute_reads", "untraced_methods"],
 )
 def test_dpor_reaches_every_outcome_dfs_reaches_at_memory_granularity(
     make: Callable[[list[object]], Callable[[], None]],
