@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
 
 import pytest
 
@@ -81,3 +82,20 @@ def pytester(
         plugins = ("pytest_concurrency", *names)
         monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(f"-p {name}" for name in plugins))
     return pytester
+
+
+_TIME_NAMES = ("monotonic", "monotonic_ns", "perf_counter", "time", "time_ns", "sleep")
+
+
+@pytest.fixture(autouse=True)
+def _time_is_real_again() -> Iterator[None]:
+    """Every test leaves the time module as it found it (a patch left behind is a bug)."""
+    import time
+
+    before = {name: getattr(time, name) for name in _TIME_NAMES}
+    yield
+    left = [name for name in _TIME_NAMES if getattr(time, name) is not before[name]]
+    if left:
+        for name in left:
+            setattr(time, name, before[name])  # so the tests after it are not disturbed
+        pytest.fail(f"the test left time.{', time.'.join(left)} patched", pytrace=False)
