@@ -74,7 +74,8 @@ def _traced_files(callables: Sequence[object]) -> list[str]:
         path = selection.scenario_file(item) if callable(item) else None
         if path is None or path in files or selection._is_harness(path):
             continue
-        if path.startswith((*installed, "<")):
+        own = path.startswith(selection._PACKAGE_DIR + os.sep)  # demo, contracts: user-level
+        if path.startswith("<") or (path.startswith(installed) and not own):
             continue
         files.append(path)
     return files
