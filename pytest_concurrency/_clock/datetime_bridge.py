@@ -37,6 +37,43 @@ def local_offset(wall: float) -> timedelta:
     return offset if offset is not None else timedelta(0)
 
 
+_REAL_TIME_NAMES = (
+    "monotonic",
+    "monotonic_ns",
+    "perf_counter",
+    "perf_counter_ns",
+    "time",
+    "time_ns",
+)
+
+
+def import_freezegun() -> Any:
+    """freezegun, imported while the ``time`` module is real.
+
+    freezegun keeps the ``time`` functions it finds at import as the "real"
+    ones and puts them back when it stops. Imported for the first time while a
+    fake clock or an exploration had ``time.monotonic`` patched, it would put
+    the patch back for good after every later freeze: so the real functions
+    are in place for the import, whatever is installed now.
+    """
+    loaded = sys.modules.get("freezegun")
+    if loaded is not None:
+        return loaded
+    import time as time_module
+
+    from pytest_concurrency import _realtime
+
+    patched = {name: getattr(time_module, name) for name in _REAL_TIME_NAMES}
+    try:
+        for name in _REAL_TIME_NAMES:
+            setattr(time_module, name, getattr(_realtime, name))
+        import freezegun
+    finally:
+        for name, value in patched.items():
+            setattr(time_module, name, value)
+    return freezegun
+
+
 class DatetimeBridge:
     """A running ``freezegun.freeze_time`` kept at the virtual wall time."""
 
@@ -47,8 +84,7 @@ class DatetimeBridge:
         self._factory: Any = None
 
     def start(self) -> None:
-        import freezegun
-
+        freezegun = import_freezegun()
         self._freezer = freezegun.freeze_time(
             _utc(self._wall), tz_offset=local_offset(self._wall), tick=False, ignore=self._ignore
         )
