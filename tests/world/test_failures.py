@@ -72,6 +72,8 @@ def test_uncontrolled_block_fails_fast_with_stack_and_fixes() -> None:
     def scenario() -> None:
         outside.acquire()  # blocks for real
 
+    # threads named "scenario" that other tests abandoned are not this test's to wait for
+    earlier = {t for t in threading.enumerate() if t.name == "scenario"}
     started = _realtime.monotonic()
     try:
         with pytest.raises(UncontrolledBlock) as info:
@@ -85,7 +87,7 @@ def test_uncontrolled_block_fails_fast_with_stack_and_fixes() -> None:
     assert "interleavings.patch" in message
     # the stuck thread was abandoned; it ends once unblocked: wait for it boundedly
     deadline = _realtime.monotonic() + 5
-    while any(t.name == "scenario" for t in threading.enumerate()):
+    while any(t.name == "scenario" and t not in earlier for t in threading.enumerate()):
         assert _realtime.monotonic() < deadline
         _realtime.sleep(0.01)
 
