@@ -22,7 +22,8 @@ from collections.abc import Callable
 from pytest_concurrency import _realtime
 from pytest_concurrency.bench import Measurement, median_of, repeat
 from pytest_concurrency.demo.zoo import single_flight
-from pytest_concurrency.world.api import ExploreOptions, checkpoint, explore
+from pytest_concurrency.world.api import checkpoint, explore
+from pytest_concurrency.world.options import ExploreOptions
 from pytest_concurrency.world.runner import run_schedule
 from pytest_concurrency.world.scheduler import ThreadRecord
 from pytest_concurrency.world.strategies import ExplorationStrategy, make_strategy

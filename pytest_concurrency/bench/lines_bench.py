@@ -26,8 +26,8 @@ from collections.abc import Callable
 
 from pytest_concurrency import _realtime
 from pytest_concurrency.bench import Measurement, median_of
-from pytest_concurrency.world.api import ExploreOptions
 from pytest_concurrency.world.lines import LineTracing, default_backend
+from pytest_concurrency.world.options import ExploreOptions
 from pytest_concurrency.world.runner import RunSettings, run_schedule
 from pytest_concurrency.world.scheduler import ThreadRecord
 from pytest_concurrency.world.strategies import ExplorationStrategy

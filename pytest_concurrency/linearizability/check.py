@@ -31,7 +31,8 @@ from pytest_concurrency.linearizability.history import MAIN, Entry, Recorder
 from pytest_concurrency.linearizability.operations import Operation, declared
 from pytest_concurrency.linearizability.scenario import Call, Scenario, scenarios
 from pytest_concurrency.world import selection
-from pytest_concurrency.world.api import _UNSET, ExploreOptions, run_exploration
+from pytest_concurrency.world.exploration import run_exploration
+from pytest_concurrency.world.options import UNSET, ExploreOptions
 from pytest_concurrency.world.report import InterleavingFailure
 from pytest_concurrency.world.threads import spawn
 
@@ -245,7 +246,7 @@ def check_linearizable(
     strategy: str | None = None,
     runs: int | None = None,
     time_budget: float | None = None,
-    preemption_bound: int | None = _UNSET,
+    preemption_bound: int | None = UNSET,
     max_steps: int = 20_000,
     uncontrolled_timeout: float = 2.0,
     patch: Any = (),
@@ -305,10 +306,10 @@ def check_linearizable(
         uncontrolled_timeout=uncontrolled_timeout,
         patch=patch,
         trace=trace,
-        seed=0 if strategy in ("random", "pct") else _UNSET,  # the same schedules every time
+        seed=0 if strategy in ("random", "pct") else UNSET,  # the same schedules every time
         # the verdict is about outcomes: a linearizable object may race by design (the
         # unlocked first read of a double-checked cache); explore it for its data races
-        races="ignore" if strategy == "dpor" else _UNSET,
+        races="ignore" if strategy == "dpor" else UNSET,
     )
     if trace is None and options.granularity != "sync":
         # one subject made here, outside any run, names the class whose code to trace
