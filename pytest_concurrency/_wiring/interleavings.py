@@ -159,7 +159,15 @@ class Interleavings:
                     api.run_replay, scenario, token, explore_options, command=self._command
                 )
             )
-            return api.ExploreResult("replay", None, 1, 1, False, _now() - started)
+            return api.ExploreResult(
+                "replay",
+                None,
+                1,
+                1,
+                False,
+                _now() - started,
+                granularity=explore_options.granularity,
+            )
         result: ExploreResult = self._reported(
             functools.partial(api.run_exploration, scenario, explore_options, command=self._command)
         )
@@ -172,6 +180,7 @@ class Interleavings:
 
         self._not_inside_the_marker("replay")
         api.check_replay_options(options)
+        options = api.with_token_settings(options, token)
         self._reported(
             functools.partial(
                 api.run_replay, scenario, token, self._options(options), command=self._command
@@ -489,7 +498,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
         _refuse_misuse(pyfuncitem)
         runner.finish()
         # a pass says what it covered (JUnit XML <property>, for CI tools)
-        pyfuncitem.user_properties.append(("interleavings_schedules_run", result.schedules_run))
+        pyfuncitem.user_properties.extend(
+            (f"interleavings_{name}", value) for name, value in result.properties()
+        )
 
     pyfuncitem.obj = explored
     try:

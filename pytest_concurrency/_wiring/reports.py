@@ -74,6 +74,8 @@ class _SessionView:
         if self._line is not None:
             self._write(self._line.clear())
             self._line = None
+        if exploration.superseded:  # another exploration of the scenario replaces it
+            return
         self.summary.explorations.append(
             ExplorationRecord(
                 self.nodeid,
@@ -81,6 +83,10 @@ class _SessionView:
                 exploration.schedules,
                 exploration.elapsed,
                 exploration.exhausted,
+                exploration.granularity,
+                exploration.preemption_bound,
+                exploration.classes,
+                exploration.failed,
             )
         )
 

@@ -23,6 +23,7 @@ from pytest_concurrency.world.options import ExploreOptions, Scenario
 from pytest_concurrency.world.report import (
     DataRaceWarning,
     NondeterministicScenarioError,
+    NotExhaustedWarning,
     build_failure,
 )
 from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
@@ -48,11 +49,12 @@ ReplayCommand = Callable[[str], str]
 
 @dataclass(frozen=True)
 class ExploreResult:
-    """How an exploration that found no failure went."""
+    """How an exploration that found no failure went, and what it covered."""
 
     strategy: str
-    #: the seed the strategy used (None for dfs, which uses none)
+    #: the seed the strategy used (None for dfs and dpor, which use none)
     seed: int | None
+    #: executions: the schedules run
     schedules_run: int
     #: how many different schedules (choice sequences) those runs were
     distinct_schedules: int
@@ -64,6 +66,67 @@ class ExploreResult:
     #: dpor: how many of the runs were a new equivalence class (the others were
     #: cut short by a sleep set and repeated a class already run); None otherwise
     equivalence_classes: int | None = None
+    #: what a scheduling point was: "memory", "sync", "line" or "opcode"
+    granularity: str = "sync"
+    #: dfs and dpor: the most preemptions a schedule had (None: no bound, or a
+    #: strategy that has none)
+    preemption_bound: int | None = None
+
+    @property
+    def coverage(self) -> str:
+        """What the exploration covered, in words (for pass reports)."""
+        return coverage_text(
+            self.strategy,
+            self.granularity,
+            self.preemption_bound,
+            exhausted=self.exhausted,
+            schedules=self.schedules_run,
+            classes=self.equivalence_classes,
+            seed=self.seed,
+        )
+
+    def properties(self) -> tuple[tuple[str, object], ...]:
+        """What a pass covered as (name, value) pairs, for a test report's properties."""
+        pairs: list[tuple[str, object]] = [
+            ("schedules_run", self.schedules_run),
+            ("strategy", self.strategy),
+            ("granularity", self.granularity),
+        ]
+        if self.strategy in ("dfs", "dpor"):
+            bound = self.preemption_bound
+            pairs.append(("preemption_bound", "none" if bound is None else bound))
+            pairs.append(("exhausted", self.exhausted))
+        elif self.seed is not None:
+            pairs.append(("seed", self.seed))
+        if self.equivalence_classes is not None:
+            pairs.append(("equivalence_classes", self.equivalence_classes))
+        pairs.append(("coverage", self.coverage))
+        return tuple(pairs)
+
+
+def coverage_text(
+    strategy: str,
+    granularity: str,
+    bound: int | None,
+    *,
+    exhausted: bool,
+    schedules: int,
+    classes: int | None,
+    seed: int | None = None,
+) -> str:
+    """``dpor, memory granularity, no preemption bound: exhausted (4 equivalence classes in
+    5 executions)``: what one exploration covered."""
+    how = f"{strategy}, {granularity} granularity"
+    if strategy in ("dfs", "dpor"):
+        how += ", no preemption bound" if bound is None else f", preemption bound {bound}"
+    elif seed is not None:
+        how += f", seed {seed}"
+    ran = f"{schedules} execution{'' if schedules == 1 else 's'}"
+    if classes is not None:
+        ran = f"{classes} equivalence class{'' if classes == 1 else 'es'} in {ran}"
+    if strategy not in ("dfs", "dpor"):
+        return f"{how}: {ran} (sampled)"
+    return f"{how}: {'exhausted' if exhausted else 'NOT exhausted'} ({ran})"
 
 
 def tracing(settings: RunSettings) -> contextlib.AbstractContextManager[object]:
@@ -116,10 +179,56 @@ def replay_command(scenario: Scenario, command: ReplayCommand | None, token: str
     return command(token) if command is not None else _default_command(scenario, token)
 
 
+class _Unreducible(session_log.Superseded):
+    """The default reduction met what it cannot reduce: explore again with another strategy."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def run_exploration(
     scenario: Scenario, options: ExploreOptions, *, command: ReplayCommand | None = None
 ) -> ExploreResult:
-    """``explore`` with validated options; ``command`` formats the replay command line."""
+    """``explore`` with validated options; ``command`` formats the replay command line.
+
+    The default strategy (the reduction) explores a scenario whose asyncio
+    tasks it cannot reduce with the bounded dfs instead, from the start; and a
+    default exploration that stopped at its run cap says that its pass is no proof.
+    """
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
+    try:
+        result = _explore(scenario, options, command)
+    except _Unreducible as unreducible:
+        result = _explore(scenario, options.bounded_instead(unreducible.reason), command)
+    if not result.exhausted and options.default_cap and result.schedules_run >= (options.runs or 0):
+        if result.strategy == "dpor" or "strategy" not in options.given:
+            _warn_not_exhausted(result)
+    return result
+
+
+def _warn_not_exhausted(result: ExploreResult) -> None:
+    """A default exploration stopped at its run cap: every schedule run passed, yet some
+    classes of interleavings never ran."""
+    warnings.warn(
+        NotExhaustedWarning(
+            f"the exploration stopped at its default cap of {result.schedules_run} runs before "
+            f"covering every interleaving ({result.coverage}): this pass proves nothing about "
+            "the schedules not run. Give runs=None to explore them all, a preemption_bound to "
+            "cover fewer, or make the scenario smaller (fewer threads or operations)"
+        ),
+        stacklevel=4,
+    )
+
+
+#: why the default strategy falls back to the bounded one for a scenario running asyncio tasks
+ASYNCIO_UNREDUCED = "its reduction does not cover asyncio task steps yet"
+
+
+def _explore(
+    scenario: Scenario, options: ExploreOptions, command: ReplayCommand | None
+) -> ExploreResult:
+    """One exploration with one strategy (see :func:`run_exploration`)."""
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
     scenarios.check(scenario)
     returned = scenarios.ReturnCheck(scenario)
@@ -143,6 +252,7 @@ def run_exploration(
         token = replay_token(choices, tokens.scenario_tag(scenario), settings)
         return token, replay_command(scenario, command, token)
 
+    bound = options.preemption_bound if uses(options.strategy, "preemption_bound") else None
     current = interrupted.InProgress(strategy.name, how, replay_of)
     #: the first passing run that raced on a location not marked benign, replayed traced
     racy: explain.Traced | None = None
@@ -150,7 +260,7 @@ def run_exploration(
     with (
         exclusive(),
         tracing(settings),
-        session_log.watching(strategy, options.runs) as log,
+        session_log.watching(strategy, options.runs, options.granularity, bound) as log,
         interrupted.live(current),
     ):
         while options.runs is None or runs < options.runs:
@@ -165,6 +275,8 @@ def run_exploration(
             except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
                 interrupted.note(interrupt, current.describe())
                 raise
+            if "strategy" not in options.given and getattr(strategy, "unsupported", ""):
+                raise _Unreducible(ASYNCIO_UNREDUCED)
             strategy.end_run(len(result.choices))
             runs += 1
             distinct.add(hash(result.choices))
@@ -197,6 +309,8 @@ def run_exploration(
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
         equivalence_classes=getattr(strategy, "classes", None),
+        granularity=options.granularity,
+        preemption_bound=bound,
     )
 
 
@@ -253,7 +367,7 @@ def _report_races(
             hint,
             f"run that schedule again with: {again}",
         ]
-        warnings.warn(DataRaceWarning("\n".join(lines)), stacklevel=4)
+        warnings.warn(DataRaceWarning("\n".join(lines)), stacklevel=5)
         return
     raise build_failure(
         RunFailure(

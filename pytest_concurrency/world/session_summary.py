@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: strategies that cover a space (and may exhaust it), as opposed to sampling it
+SYSTEMATIC = ("dfs", "dpor")
+#: passing explorations that did not exhaust their space named by the summary, at most
+NAMED_NOT_EXHAUSTED = 5
+
 
 @dataclass(frozen=True)
 class ExplorationRecord:
@@ -19,6 +24,22 @@ class ExplorationRecord:
     schedules: int
     elapsed: float
     exhausted: bool = False
+    granularity: str = "sync"
+    #: dfs and dpor: the preemption bound (None: none)
+    preemption_bound: int | None = None
+    #: dpor: the equivalence classes run (None for the other strategies)
+    classes: int | None = None
+    #: True when it ended with a failure rather than a pass
+    failed: bool = False
+
+    @property
+    def kind(self) -> str:
+        """How it explored: ``dpor, memory granularity, no preemption bound``."""
+        how = f"{self.strategy}, {self.granularity} granularity"
+        if self.strategy not in SYSTEMATIC:
+            return how
+        bound = self.preemption_bound
+        return how + (", no preemption bound" if bound is None else f", preemption bound {bound}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,7 @@ class SessionSummary:
         if exhausted:
             head += f", {exhausted} covered their whole space"
         out = [head + f"; {_count(len(self.failures), 'failure')}"]
+        out += self._kinds()
         for failure in self.failures:
             out.append(f"{failure.nodeid}: {failure.summary}")
             out.append(f"  replay: {failure.command}")
@@ -73,5 +95,38 @@ class SessionSummary:
         return out
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+    def _kinds(self) -> list[str]:
+        """One line per way of exploring: what the passing explorations covered.
+
+        A systematic pass (dfs, dpor) is a proof only when it exhausted its
+        space: those that did not are counted, and the first few named.
+        """
+        kinds: dict[str, list[ExplorationRecord]] = {}
+        for record in self.explorations:
+            if not record.failed:
+                kinds.setdefault(record.kind, []).append(record)
+        out = []
+        for kind, records in kinds.items():
+            runs = sum(record.schedules for record in records)
+            ran = _count(runs, "execution")
+            classes = [record.classes for record in records if record.classes is not None]
+            if classes:
+                ran = f"{_count(sum(classes), 'equivalence class', 'es')} in {ran}"
+            line = f"  {kind}: {_count(len(records), 'pass', 'es')}, {ran}"
+            if records[0].strategy not in SYSTEMATIC:
+                out.append(line + " (sampled)")
+                continue
+            short = [record for record in records if not record.exhausted]
+            out.append(line + f"; {len(records) - len(short)} exhausted, {len(short)} NOT exhausted")
+            if short:
+                named = ", ".join(
+                    f"{record.nodeid} ({_count(record.schedules, 'execution')})"
+                    for record in short[:NAMED_NOT_EXHAUSTED]
+                )
+                more = len(short) - NAMED_NOT_EXHAUSTED
+                out.append(f"    not exhausted: {named}" + (f" and {more} more" if more > 0 else ""))
+        return out
+
+
+def _count(number: int, noun: str, plural: str = "s") -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}{plural}"

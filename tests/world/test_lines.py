@@ -55,7 +55,7 @@ def _racy_registry() -> None:
             r"granularity must be one of 'sync', 'line', 'opcode'",
         ),
         ({"timers": "never"}, ValueError, r"timers must be one of 'autojump', 'choice'"),
-        ({"trace": [HERE]}, ValueError, r"trace= .* needs granularity='line'"),
+        ({"granularity": "sync", "trace": [HERE]}, ValueError, r"trace= .* needs granularity='line'"),
         ({"granularity": "line", "trace": [42]}, TypeError, r"trace entries must be modules"),
         ({"granularity": "line", "trace": 4.2}, TypeError, r"trace must be a module"),
         ({"granularity": "line", "trace": []}, ValueError, r"at least one"),
@@ -252,7 +252,7 @@ def test_a_line_token_needs_the_same_trace_selection_and_granularity() -> None:
     with pytest.raises(ReplayTokenError, match="another trace= selection"):
         replay(lost_update.buggy, token)  # the default selection differs
     with pytest.raises(ReplayTokenError, match="granularity='line', not 'sync'"):
-        run_replay(lost_update.buggy, token, ExploreOptions.create())
+        run_replay(lost_update.buggy, token, ExploreOptions.create(granularity="sync"))
     with pytest.raises(InterleavingFailure):
         replay(lost_update.buggy, token, trace=[lost_update])
 
