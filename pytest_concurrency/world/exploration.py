@@ -298,7 +298,7 @@ def _explore(
             if racy is None and checked < RACE_CHECKS and _races_in(strategy, options):
                 checked += 1
                 racy = _racing(scenario, result.choices, settings, options)
-        _check_memory_seen(strategy, runs, settings)
+        _check_memory_seen(strategy, runs, settings, defaulted="strategy" not in options.given)
         if racy is not None:
             _report_races(scenario, racy, settings, options, command, strategy.name, runs)
     return ExploreResult(
@@ -407,7 +407,9 @@ def _check_cancellable(options: ExploreOptions, first: RunResult) -> None:
         )
 
 
-def _check_memory_seen(strategy: ExplorationStrategy, runs: int, settings: RunSettings) -> None:
+def _check_memory_seen(
+    strategy: ExplorationStrategy, runs: int, settings: RunSettings, *, defaulted: bool
+) -> None:
     """A reduction that saw no shared memory at all proves nothing about the code under test.
 
     It reorders conflicting accesses; with none in the traced code (the code
@@ -418,8 +420,9 @@ def _check_memory_seen(strategy: ExplorationStrategy, runs: int, settings: RunSe
         return
     lines = settings.lines
     covered = "" if lines is None else f" ({lines.selection!r})"
+    who = "explore()'s default strategy, dpor," if defaulted else "strategy='dpor'"
     raise ValueError(
-        f"strategy='dpor' saw no access to shared memory in the traced code{covered} in "
+        f"{who} saw no access to shared memory in the traced code{covered} in "
         f"{runs} run(s): the code under test is not traced, so there was nothing to reorder "
         "and a pass would prove nothing about it. Name it with trace=[its module or "
         "package] (by default only the scenario's file and your project's non-test code "

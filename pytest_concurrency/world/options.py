@@ -151,8 +151,9 @@ class ExploreOptions:
         depth = cls.depth if depth is UNSET else depth
         runs = DEFAULT_RUNS[strategy] if runs is UNSET else runs
         if granularity is UNSET:
-            # dpor needs to see memory accesses; the others keep to synchronisation points
-            granularity = "memory" if strategy == "dpor" else "sync"
+            # dpor needs to see memory accesses, and a default exploration sees them whatever
+            # its strategy; a strategy the caller named keeps to synchronisation points
+            granularity = "memory" if strategy == "dpor" or "strategy" not in given else "sync"
         if preemption_bound is UNSET:
             # dpor's default is no bound: it covers every class of interleavings
             preemption_bound = None if strategy == "dpor" else 2
