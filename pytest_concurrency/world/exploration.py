@@ -201,9 +201,13 @@ def run_exploration(
         result = _explore(scenario, options, command)
     except _Unreducible as unreducible:
         result = _explore(scenario, options.bounded_instead(unreducible.reason), command)
-    if not result.exhausted and options.default_cap and result.schedules_run >= (options.runs or 0):
-        if result.strategy == "dpor" or "strategy" not in options.given:
-            _warn_not_exhausted(result)
+    capped = options.default_cap and result.schedules_run >= (options.runs or 0)
+    if (
+        capped
+        and not result.exhausted
+        and ("strategy" not in options.given or result.strategy == "dpor")
+    ):
+        _warn_not_exhausted(result)
     return result
 
 
@@ -275,7 +279,7 @@ def _explore(
             except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
                 interrupted.note(interrupt, current.describe())
                 raise
-            if "strategy" not in options.given and getattr(strategy, "unsupported", ""):
+            if "strategy" not in options.given and getattr(strategy, "unsupported", None):
                 raise _Unreducible(ASYNCIO_UNREDUCED)
             strategy.end_run(len(result.choices))
             runs += 1

@@ -94,7 +94,6 @@ class SessionSummary:
                 out.append(f"  report: {failure.report}")
         return out
 
-
     def _kinds(self) -> list[str]:
         """One line per way of exploring: what the passing explorations covered.
 
@@ -117,14 +116,16 @@ class SessionSummary:
                 out.append(line + " (sampled)")
                 continue
             short = [record for record in records if not record.exhausted]
-            out.append(line + f"; {len(records) - len(short)} exhausted, {len(short)} NOT exhausted")
+            counts = f"{len(records) - len(short)} exhausted, {len(short)} NOT exhausted"
+            out.append(f"{line}; {counts}")
             if short:
                 named = ", ".join(
                     f"{record.nodeid} ({_count(record.schedules, 'execution')})"
                     for record in short[:NAMED_NOT_EXHAUSTED]
                 )
                 more = len(short) - NAMED_NOT_EXHAUSTED
-                out.append(f"    not exhausted: {named}" + (f" and {more} more" if more > 0 else ""))
+                rest = f" and {more} more" if more > 0 else ""
+                out.append(f"    not exhausted: {named}{rest}")
         return out
 
 

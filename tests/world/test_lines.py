@@ -55,7 +55,11 @@ def _racy_registry() -> None:
             r"granularity must be one of 'sync', 'line', 'opcode'",
         ),
         ({"timers": "never"}, ValueError, r"timers must be one of 'autojump', 'choice'"),
-        ({"granularity": "sync", "trace": [HERE]}, ValueError, r"trace= .* needs granularity='line'"),
+        (
+            {"granularity": "sync", "trace": [HERE]},
+            ValueError,
+            r"trace= .* needs granularity='line'",
+        ),
         ({"granularity": "line", "trace": [42]}, TypeError, r"trace entries must be modules"),
         ({"granularity": "line", "trace": 4.2}, TypeError, r"trace must be a module"),
         ({"granularity": "line", "trace": []}, ValueError, r"at least one"),
