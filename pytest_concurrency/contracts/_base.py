@@ -99,10 +99,11 @@ class Contract:
       explorations (default None: no bound, every class of interleavings);
     - ``max_schedules``: the most schedules an exhaustive exploration may take
       before it is an :class:`ExplorationBudgetError`;
-    - ``trace``: the code whose shared-memory accesses are scheduling points
-      (as ``explore(trace=...)``; default None: the contract's scenarios and your
-      project's non-test code under the current directory). Name an installed
-      package here to have its accesses reordered too;
+    - ``trace``: the code under test whose shared-memory accesses are
+      scheduling points, as ``explore(trace=...)``, besides the contract's own
+      scenarios (default None: your project's non-test code under the current
+      directory). Name your guard's package here when it is installed or lives
+      in a test directory: the reduction reorders only the accesses it sees;
     - ``pct_runs`` and ``explore_seed``: for properties a subclass adds and explores
       with ``explore(..., exhaustive=False)`` (PCT);
     - ``leak_kinds`` and ``leak_grace``: what each property is checked for
@@ -234,6 +235,17 @@ class Contract:
                 return klass.__name__
         return Contract.__name__
 
+    def _traced(self) -> list[Any]:
+        """``trace`` and the module of the contract's own scenarios (which must be traced
+        too: their accesses to what they share are scheduling points)."""
+        named = self.trace if isinstance(self.trace, (list, tuple)) else [self.trace]
+        contract = next(
+            klass
+            for klass in type(self).__mro__
+            if klass.__module__.startswith(_PACKAGE) and klass is not Contract
+        )
+        return [*named, contract.__module__]
+
     def subject(self, *args: Any) -> Any:
         """Call ``make_subject(*args)`` and check that the result is usable."""
         made = self.make_subject(*args)
@@ -253,6 +265,7 @@ class Contract:
         scenario: Callable[[], object],
         *,
         exhaustive: bool = True,
+        bounded: bool = False,
         **options: Any,
     ) -> Exploration:
         """Explore ``scenario``: with the explorer's default (the reduction, dpor at
@@ -262,14 +275,26 @@ class Contract:
         ``preemption_bound`` (None: no bound; the explorer's dfs, which explores
         asyncio task steps until the reduction covers them, is then bounded by
         2 preemptions); one that does not within
-        ``max_schedules`` raises :class:`ExplorationBudgetError`. Data races
+        ``max_schedules`` raises :class:`ExplorationBudgetError`. ``bounded``
+        explores with dfs over the synchronisation points instead, within
+        ``preemption_bound`` (default 2) preemptions: for a property whose
+        classes of interleavings at memory granularity are still too many to
+        cover in seconds (the result says which way it was explored). Data races
         are not reported: a contract checks outcomes, and a guard may race on a
         flag by design (a double-checked cache's first read). A failing
         schedule raises the explorer's :class:`InterleavingFailure` (trace and
         replay token included), except when ``make_subject`` itself was at
         fault: then the :class:`SubjectError` is raised as is.
         """
-        if exhaustive:
+        if exhaustive and bounded:
+            options = {
+                "strategy": "dfs",
+                "granularity": "sync",
+                "preemption_bound": 2 if self.preemption_bound is None else self.preemption_bound,
+                "runs": self.max_schedules,
+                **options,
+            }
+        elif exhaustive:
             # the explorer's default strategy: the reduction, or, where it cannot reach
             # (asyncio task steps), dfs -- within preemption_bound if the class sets one
             bounds = (
@@ -279,7 +304,7 @@ class Contract:
                 **bounds,
                 "runs": self.max_schedules,
                 "races": "ignore",
-                **({} if self.trace is None else {"trace": self.trace}),
+                **({} if self.trace is None else {"trace": self._traced()}),
                 **options,
             }
         else:

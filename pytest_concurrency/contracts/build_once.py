@@ -138,7 +138,7 @@ class BuildOnceCacheContract(Contract):
                 "the other to start; per-key locking must let different keys load in parallel"
             )
 
-        self.explore(scenario)
+        self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_invalidate_wins_over_a_load_in_flight(self) -> None:
         """After invalidate(key) returns, get(key) never serves a value loaded before it
