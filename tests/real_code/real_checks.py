@@ -7,26 +7,19 @@ threads' own accesses (a cached attribute read straight from an instance, say).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from pytest_concurrency.demo.zoo.finer import start_and_join as run_threads
 from pytest_concurrency.world.api import ExploreResult, explore
 from pytest_concurrency.world.report import InterleavingFailure
 
+__all__ = ["FIND_BUDGET", "found", "proven", "run_threads"]
+
 #: executions the default may spend finding any of these races (each needs far fewer)
 FIND_BUDGET = 200
-
-
-def run_threads(*targets: Callable[[], object]) -> None:
-    """Start one thread per target, then join them all."""
-    threads = [threading.Thread(target=target) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def found(scenario: Callable[[], None], trace: Sequence[Any]) -> InterleavingFailure:
