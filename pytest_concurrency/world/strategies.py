@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
+from pytest_concurrency.world.shards import PrefixOwner, Shard, prefix_owner, shard_seed
 
 #: the strategy options each strategy reads, by strategy name (``explore(strategy=...)``):
 #: an option of this table that the chosen strategy does not read is refused when
@@ -67,6 +68,9 @@ class ExplorationStrategy:
     name = ""
     #: True once a systematic strategy has covered its whole space
     exhausted = False
+    #: True while the run being prepared only walks through a part of the space that another
+    #: shard owns (see .shards): the explorer neither counts nor reports it
+    discovering = False
 
     def begin_run(self) -> bool:
         """Prepare the next schedule; False when there is none left."""
@@ -183,7 +187,7 @@ class PCTStrategy(ExplorationStrategy):
 class _Frame:
     """One choice point of the DFS stack."""
 
-    __slots__ = ("chosen", "current", "enabled", "preemptions", "tried")
+    __slots__ = ("chosen", "current", "enabled", "preemptions", "spread", "tried")
 
     def __init__(
         self, enabled: tuple[int, ...], current: int, chosen: int, preemptions: int
@@ -193,13 +197,22 @@ class _Frame:
         self.chosen = chosen
         self.tried = [chosen]
         self.preemptions = preemptions
+        #: the product of the branching widths before this frame (kept for a shard, see .shards)
+        self.spread = 1
+
+    def cost(self, index: int) -> int:
+        """Preemptions of the path up to here and then choosing ``index``."""
+        return self.preemptions + (self.current != -1 and index != self.current)
+
+    def allowed(self, bound: int) -> int:
+        """How many of the choices here are within ``bound``."""
+        return sum(1 for index in self.enabled if self.cost(index) <= bound)
 
     def next_alternative(self, bound: int) -> int | None:
         for index in self.enabled:
             if index in self.tried:
                 continue
-            cost = self.preemptions + (self.current != -1 and index != self.current)
-            if cost <= bound:
+            if self.cost(index) <= bound:
                 return index
         return None
 
@@ -212,12 +225,17 @@ class DFSStrategy(ExplorationStrategy):
     that still has an untried alternative within the bound, takes that
     alternative, then continues by default (keep the current thread, else the
     first enabled one). When no alternative is left the space is exhausted.
+
+    With an ``owner`` (one shard of a split exploration, see :mod:`.shards`),
+    the runs below a prefix the shard does not own are replaced by one
+    discovery run through it.
     """
 
     name = "dfs"
 
-    def __init__(self, bound: int) -> None:
+    def __init__(self, bound: int, owner: PrefixOwner | None = None) -> None:
         self._bound = bound
+        self._owner = owner
         self._frames: list[_Frame] = []
         self._position = 0
         self._preemptions = 0
@@ -226,8 +244,11 @@ class DFSStrategy(ExplorationStrategy):
     def begin_run(self) -> bool:
         self._position = 0
         self._preemptions = 0
+        owner = self._owner
         if not self._started:
             self._started = True
+            if owner is not None:
+                self.discovering = not owner.enter()
             return True
         frames = self._frames
         while frames:
@@ -236,10 +257,21 @@ class DFSStrategy(ExplorationStrategy):
             if alternative is not None:
                 frame.tried.append(alternative)
                 frame.chosen = alternative
+                if owner is not None and owner.shared(frame.spread):
+                    self.discovering = not owner.enter()  # a new prefix
                 return True
             frames.pop()
         self.exhausted = True
         return False
+
+    def end_run(self, choice_count: int) -> None:
+        owner = self._owner
+        if self.discovering and owner is not None:
+            # the tree below a prefix another shard owns: forget it, go on to the next prefix
+            frames = self._frames
+            below = next((n for n, f in enumerate(frames) if not owner.shared(f.spread)), None)
+            if below is not None:
+                del frames[below:]
 
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
         indices = tuple(record.index for record in enabled)
@@ -255,7 +287,11 @@ class DFSStrategy(ExplorationStrategy):
             chosen = frame.chosen
         else:
             chosen = running if running != -1 else indices[0]
-            self._frames.append(_Frame(indices, running, chosen, self._preemptions))
+            frame = _Frame(indices, running, chosen, self._preemptions)
+            if self._owner is not None and self._frames:
+                last = self._frames[-1]
+                frame.spread = last.spread * last.allowed(self._bound)
+            self._frames.append(frame)
         self._position += 1
         if running != -1 and chosen != running:
             self._preemptions += 1
@@ -272,12 +308,7 @@ class DFSStrategy(ExplorationStrategy):
         done, weight = 0.0, 1.0
         bound = self._bound
         for frame in self._frames:
-            allowed = sum(
-                1
-                for index in frame.enabled
-                if frame.preemptions + (frame.current != -1 and index != frame.current) <= bound
-            )
-            allowed = max(allowed, len(frame.tried))
+            allowed = max(frame.allowed(bound), len(frame.tried))
             done += weight * (len(frame.tried) - 1) / allowed
             weight /= allowed
         return min(done, 1.0)
@@ -321,15 +352,25 @@ def _names(indices: tuple[int, ...]) -> str:
 
 
 def make_strategy(
-    name: str, *, seed: int, depth: int, preemption_bound: int | None
+    name: str,
+    *,
+    seed: int,
+    depth: int,
+    preemption_bound: int | None,
+    shard: Shard | None = None,
 ) -> ExplorationStrategy:
-    """The strategy called ``name`` (validated by the caller)."""
+    """The strategy called ``name`` (validated by the caller), for ``shard`` of the space."""
     if name == "dpor":
         from pytest_concurrency.world.dpor import DPORStrategy
+        from pytest_concurrency.world.dpor_shards import ShardedDPOR
 
+        owner = prefix_owner(shard)
+        if owner is not None:
+            return ShardedDPOR(preemption_bound, owner)
         return DPORStrategy(preemption_bound)
     if name == "random":
-        return RandomStrategy(seed)
+        return RandomStrategy(shard_seed(seed, shard))
     if name == "pct":
-        return PCTStrategy(seed, depth)
-    return DFSStrategy(sys.maxsize if preemption_bound is None else preemption_bound)
+        return PCTStrategy(shard_seed(seed, shard), depth)
+    bound = sys.maxsize if preemption_bound is None else preemption_bound
+    return DFSStrategy(bound, owner=prefix_owner(shard))
