@@ -107,7 +107,7 @@ class SessionSummary:
             head = (
                 f"{test}: {count} shards, {_count(sum(r.schedules for r in records), 'schedule')}: "
             )
-            if not short and not missing:
+            if not failing and not short and not missing:
                 verdicts[test, count] = (True, head + "whole space covered (every shard exhausted)")
                 continue
             gaps = [f"shard {index} failed" for index in failing]
