@@ -24,6 +24,7 @@ SECTIONS = (
     "pytest_concurrency.bench.load_bench",
     "pytest_concurrency.bench.dual_bench",
     "pytest_concurrency.bench.dpor_bench",
+    "pytest_concurrency.bench.shard_bench",
     "pytest_concurrency.bench.linearizability_bench",
 )
 

@@ -38,11 +38,12 @@ __all__ = ["ShardedDPOR"]
 class _Top:
     """What a shard keeps at a node (``_Node.shard``), decided after the run that made it."""
 
-    __slots__ = ("adopted", "spread", "tried", "width")
+    __slots__ = ("adopted", "mass", "tried", "width")
 
-    def __init__(self, spread: int) -> None:
-        #: the product of the forced nodes' widths before this one on the path
-        self.spread = spread
+    def __init__(self, mass: float) -> None:
+        #: the share of the tree below this node: 1 over the product of the widths of the
+        #: forced nodes before it on the path (see .shards)
+        self.mass = mass
         #: the threads tried here when it is forced (every enabled one not asleep), else 1
         self.width = 1
         #: threads this shard alone tries here, and those of them already tried
@@ -90,7 +91,7 @@ class ShardedDPOR(DPORStrategy):
                 self._adopted_at = target
             self._first = False
             self.discovering = False
-        elif self._adopted_at == -1 and self._owner.shared(_top(node).spread):
+        elif self._adopted_at == -1 and self._owner.shared(_top(node).mass):
             self._enter()  # a new prefix
         else:
             self._first = False
@@ -126,7 +127,7 @@ class ShardedDPOR(DPORStrategy):
             # forget the tree below the prefix, go on to the next prefix
             nodes, owner = self._nodes, self._owner
             below = next(
-                (n for n, node in enumerate(nodes) if not owner.shared(_top(node).spread)), None
+                (n for n, node in enumerate(nodes) if not owner.shared(_top(node).mass)), None
             )
             if below is not None:
                 del nodes[below:]
@@ -137,10 +138,10 @@ class ShardedDPOR(DPORStrategy):
         parent: _Top | None = None
         for position, node in enumerate(self._nodes):
             if node.shard is None:
-                top = _Top(1 if parent is None else parent.spread * parent.width)
-                if owner.shared(top.spread) and len(node.enabled) > 1 and position in self._raced:
+                top = _Top(1.0 if parent is None else parent.mass / parent.width)
+                if owner.shared(top.mass) and len(node.enabled) > 1 and position in self._raced:
                     node.backtrack.update(node.enabled)  # forced: every thread is tried here
-                    top.width = sum(1 for index in node.enabled if index not in node.sleep)
+                    top.width = max(1, sum(1 for t in node.enabled if t not in node.sleep))
                 node.shard = top
             parent = node.shard
 
@@ -151,7 +152,7 @@ class ShardedDPOR(DPORStrategy):
         shared = (
             not self._first
             and isinstance(top, _Top)
-            and self._owner.shared(top.spread)
+            and self._owner.shared(top.mass)
             and not (self._adopted_at != -1 and i > self._adopted_at)
         )
         if not shared:

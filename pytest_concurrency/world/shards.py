@@ -2,13 +2,15 @@
 
 ``explore(..., shard=(index, count))`` explores part ``index`` of ``count``:
 
-- ``dfs`` and ``dpor`` split the schedule tree. A *prefix* is a path from the
-  tree's root through its first branching choices, as many as it takes for
-  the product of their widths (the choices each offers) to reach
-  :func:`split_width` -- about :data:`PREFIXES_PER_SHARD` prefixes per shard
-  if the tree's top were even -- or a whole schedule with fewer. Prefixes are
-  numbered in the order a depth-first walk meets them, and a shard owns every
-  ``count``-th one (``ordinal % count == index``).
+- ``dfs`` and ``dpor`` split the schedule tree. Each choice point on a path
+  carries an estimate of its *mass*, the share of the whole tree below it (1
+  at the root; a child gets its parent's mass times its estimated share of
+  the parent's subtree). A *prefix* is a path from the root down to the first
+  choice point whose mass is at most ``1 / split_width(count)`` -- so about
+  :data:`PREFIXES_PER_SHARD` prefixes of similar estimated size per shard --
+  or a whole schedule that ends above it. Prefixes are numbered in the order
+  a depth-first walk meets them, and a shard owns every ``count``-th one
+  (``ordinal % count == index``).
   Every shard walks the same top of the tree: through a prefix it does not own
   it runs one *discovery* schedule, which is not counted, reports nothing and
   only shows the tree below the prefix's choices. Below a prefix it owns it
@@ -85,7 +87,7 @@ def check_shard(value: object) -> Shard | None:
 
 
 def split_width(count: int) -> int:
-    """The product of branching widths at which a prefix ends, split in ``count`` parts."""
+    """How many prefixes of even mass the tree is split in, for ``count`` parts."""
     return PREFIXES_PER_SHARD * count
 
 
@@ -111,25 +113,24 @@ def shard_seed(seed: int, shard: Shard | None) -> int:
 class PrefixOwner:
     """Numbers the prefixes in the order a depth-first walk meets them; owns its shard's.
 
-    A strategy keeps, at each choice point, the product of the widths of the
-    branching choices before it on the path (its *spread*, 1 at the root); the
-    choice points whose spread is below :attr:`width` are the prefix region.
-    It calls :meth:`enter` when a run starts down a new prefix (the first run,
-    and every run whose first new choice lies in the prefix region) and
-    explores below it only when that returns True.
+    A strategy keeps, at each choice point, its estimated *mass* (the share of
+    the tree below it); the choice points heavier than ``1 / width`` are the
+    prefix region. It calls :meth:`enter` when a run starts down a new prefix
+    (the first run, and every run whose first new choice lies in the prefix
+    region) and explores below it only when that returns True.
     """
 
     __slots__ = ("_next", "shard", "width")
 
     def __init__(self, shard: Shard) -> None:
         self.shard = shard
-        #: the spread at which the prefix region ends
+        #: the inverse of the mass at which the prefix region ends
         self.width = split_width(shard.count)
         self._next = 0
 
-    def shared(self, spread: int) -> bool:
-        """Is a choice point with this spread in the prefix region (walked by every shard)?"""
-        return spread < self.width
+    def shared(self, mass: float) -> bool:
+        """Is a choice point of this mass in the prefix region (walked by every shard)?"""
+        return mass * self.width > 1.0 + 1e-9  # a mass of exactly 1 / width ends it
 
     def enter(self) -> bool:
         """A run starts down the next prefix: True when this shard owns it."""

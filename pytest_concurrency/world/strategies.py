@@ -9,6 +9,7 @@ seed explores the same schedules in any process.
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 from collections.abc import Mapping, Sequence
@@ -184,10 +185,15 @@ class PCTStrategy(ExplorationStrategy):
         return max(enabled, key=lambda record: priorities[record.index])
 
 
+def _bounded_subtree(points: int, preemptions: int, width: int) -> int:
+    """About how many schedules place at most ``preemptions`` among ``points`` choice points."""
+    return sum(math.comb(points, k) * (width - 1) ** k for k in range(preemptions + 1))
+
+
 class _Frame:
     """One choice point of the DFS stack."""
 
-    __slots__ = ("chosen", "current", "enabled", "preemptions", "spread", "tried")
+    __slots__ = ("below", "chosen", "current", "enabled", "mass", "preemptions", "tried")
 
     def __init__(
         self, enabled: tuple[int, ...], current: int, chosen: int, preemptions: int
@@ -197,8 +203,10 @@ class _Frame:
         self.chosen = chosen
         self.tried = [chosen]
         self.preemptions = preemptions
-        #: the product of the branching widths before this frame (kept for a shard, see .shards)
-        self.spread = 1
+        # kept for a shard only (see .shards), once the run that made the frame is over: the
+        # choice points below it on that run, and the estimated share of the tree below it
+        self.below = 0
+        self.mass = -1.0
 
     def cost(self, index: int) -> int:
         """Preemptions of the path up to here and then choosing ``index``."""
@@ -207,6 +215,26 @@ class _Frame:
     def allowed(self, bound: int) -> int:
         """How many of the choices here are within ``bound``."""
         return sum(1 for index in self.enabled if self.cost(index) <= bound)
+
+    def share(self, index: int, bound: int) -> float:
+        """The estimated share of this frame's subtree below choosing ``index`` here.
+
+        Within a preemption bound, a choice that preempts leaves one preemption
+        fewer for the ``below`` choice points still to come, and so a far
+        smaller subtree: with ``r`` preemptions left and ``m`` points, about
+        ``sum(comb(m, k) * (w - 1) ** k for k <= r)`` schedules, ``w`` threads
+        to choose from at each (the schedules placing their preemptions).
+        Unbounded, every choice is taken as alike.
+        """
+        choices = [other for other in self.enabled if self.cost(other) <= bound]
+        left = bound - self.preemptions
+        if left > self.below:  # the bound cannot cut any subtree here
+            return 1 / len(choices)
+        weights = {
+            other: _bounded_subtree(self.below, bound - self.cost(other), len(self.enabled))
+            for other in choices
+        }
+        return weights[index] / sum(weights.values())
 
     def next_alternative(self, bound: int) -> int | None:
         for index in self.enabled:
@@ -257,7 +285,7 @@ class DFSStrategy(ExplorationStrategy):
             if alternative is not None:
                 frame.tried.append(alternative)
                 frame.chosen = alternative
-                if owner is not None and owner.shared(frame.spread):
+                if owner is not None and owner.shared(frame.mass):
                     self.discovering = not owner.enter()  # a new prefix
                 return True
             frames.pop()
@@ -266,12 +294,27 @@ class DFSStrategy(ExplorationStrategy):
 
     def end_run(self, choice_count: int) -> None:
         owner = self._owner
-        if self.discovering and owner is not None:
+        if owner is None:
+            return
+        frames = self._frames
+        self._weigh(frames)
+        if self.discovering:
             # the tree below a prefix another shard owns: forget it, go on to the next prefix
-            frames = self._frames
-            below = next((n for n, f in enumerate(frames) if not owner.shared(f.spread)), None)
+            below = next((n for n, f in enumerate(frames) if not owner.shared(f.mass)), None)
             if below is not None:
                 del frames[below:]
+
+    def _weigh(self, frames: list[_Frame]) -> None:
+        """The mass of each frame this run made (the same in every shard: see .shards)."""
+        for depth, frame in enumerate(frames):
+            if frame.mass >= 0:
+                continue
+            frame.below = len(frames) - depth - 1
+            if depth == 0:
+                frame.mass = 1.0
+            else:
+                parent = frames[depth - 1]
+                frame.mass = parent.mass * parent.share(parent.chosen, self._bound)
 
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
         indices = tuple(record.index for record in enabled)
@@ -287,11 +330,7 @@ class DFSStrategy(ExplorationStrategy):
             chosen = frame.chosen
         else:
             chosen = running if running != -1 else indices[0]
-            frame = _Frame(indices, running, chosen, self._preemptions)
-            if self._owner is not None and self._frames:
-                last = self._frames[-1]
-                frame.spread = last.spread * last.allowed(self._bound)
-            self._frames.append(frame)
+            self._frames.append(_Frame(indices, running, chosen, self._preemptions))
         self._position += 1
         if running != -1 and chosen != running:
             self._preemptions += 1
