@@ -1,6 +1,6 @@
 """One exhaustive exploration split over pytest-xdist workers against the same one unsplit.
 
-The subject is a pytest test: three threads each taking one lock three times,
+The subject is a pytest test: three threads each taking one lock four times,
 explored by ``dfs`` within two preemptions until exhausted (several thousand
 schedules, 20 s or more unsplit on this machine). It runs in a fresh pytest
 process, alternately:
@@ -41,7 +41,7 @@ import threading
 
 import pytest
 
-THREADS, SECTIONS = 3, 3
+THREADS, SECTIONS = 3, 4
 
 
 @pytest.mark.interleavings(strategy="dfs", runs=None, preemption_bound=2)

@@ -64,6 +64,7 @@ class ShardedDPOR(DPORStrategy):
         super().__init__(bound)
         self._owner = owner
         #: this run is the first through its prefix: every shard makes it, and its requests
+        #: (whose owner is decided once it is over)
         self._first = True
         #: the node of the branch this shard adopted and is exploring below (-1: none)
         self._adopted_at = -1
@@ -79,7 +80,7 @@ class ShardedDPOR(DPORStrategy):
         self._raced = set()
         target = self._target
         if target == -1:  # the first run of all
-            self._enter()
+            self._first = True
             return True
         if self._adopted_at >= target:
             self._adopted_at = -1  # back at or above the adopted branch: out of it
@@ -92,14 +93,10 @@ class ShardedDPOR(DPORStrategy):
             self._first = False
             self.discovering = False
         elif self._adopted_at == -1 and self._owner.shared(_top(node).mass):
-            self._enter()  # a new prefix
+            self._first = True  # a new prefix
         else:
             self._first = False
         return True
-
-    def _enter(self) -> None:
-        self._first = True
-        self.discovering = not self._owner.enter()
 
     def _alternative(self, node: _Node, depth: int) -> int | None:
         """The next branch every shard knows of; after those, the next adopted one."""
@@ -122,6 +119,8 @@ class ShardedDPOR(DPORStrategy):
         runs, redundant = self.runs, self.redundant_runs
         super().end_run(choice_count)  # finds this run's races (a discovery run's too)
         self._settle()
+        if self._first:
+            self.discovering = not self._owner.enter()
         if self.discovering:  # a walk through another shard's prefix: not one of ours
             self.runs, self.redundant_runs = runs, redundant
             # forget the tree below the prefix, go on to the next prefix

@@ -169,7 +169,6 @@ def run_exploration(
                 break
             if not strategy.begin_run():
                 break
-            discovering = strategy.discovering
             current.begin(runs)
             try:
                 result = run_schedule(returned.target, strategy, settings, on_start=current.started)
@@ -178,7 +177,7 @@ def run_exploration(
                 raise
             strategy.end_run(len(result.choices))
             walked += 1
-            if discovering:  # a walk through another shard's part: only a scenario that
+            if strategy.discovering:  # a walk through another shard's part: only a scenario that
                 if _nondeterministic(result):  # cannot be replayed is this shard's business
                     raise _explored_failure(
                         scenario, result, strategy, reported_seed, runs, settings, command, options

@@ -10,7 +10,9 @@
   :data:`PREFIXES_PER_SHARD` prefixes of similar estimated size per shard --
   or a whole schedule that ends above it. Prefixes are numbered in the order
   a depth-first walk meets them, and a shard owns every ``count``-th one
-  (``ordinal % count == index``).
+  (``ordinal % count == index``): neighbours in the tree, often alike in
+  size, go to different shards. (Dealing by the estimated masses instead was
+  tried: the estimates are too rough for it to do better.)
   Every shard walks the same top of the tree: through a prefix it does not own
   it runs one *discovery* schedule, which is not counted, reports nothing and
   only shows the tree below the prefix's choices. Below a prefix it owns it
@@ -115,9 +117,10 @@ class PrefixOwner:
 
     A strategy keeps, at each choice point, its estimated *mass* (the share of
     the tree below it); the choice points heavier than ``1 / width`` are the
-    prefix region. It calls :meth:`enter` when a run starts down a new prefix
-    (the first run, and every run whose first new choice lies in the prefix
-    region) and explores below it only when that returns True.
+    prefix region. When a run went down a new prefix (the first run, and
+    every run whose first new choice lies in the prefix region) it calls
+    :meth:`enter`, and explores below the prefix only when that returns True.
+    The run itself is the same whoever owns it.
     """
 
     __slots__ = ("_next", "shard", "width")
@@ -133,7 +136,7 @@ class PrefixOwner:
         return mass * self.width > 1.0 + 1e-9  # a mass of exactly 1 / width ends it
 
     def enter(self) -> bool:
-        """A run starts down the next prefix: True when this shard owns it."""
+        """A run went down the next prefix: True when this shard owns it."""
         ordinal = self._next
         self._next = ordinal + 1
         return ordinal % self.shard.count == self.shard.index

@@ -69,7 +69,7 @@ class ExplorationStrategy:
     name = ""
     #: True once a systematic strategy has covered its whole space
     exhausted = False
-    #: True while the run being prepared only walks through a part of the space that another
+    #: True when the run just ended only walked through a part of the space that another
     #: shard owns (see .shards): the explorer neither counts nor reports it
     discovering = False
 
@@ -204,7 +204,8 @@ class _Frame:
         self.tried = [chosen]
         self.preemptions = preemptions
         # kept for a shard only (see .shards), once the run that made the frame is over: the
-        # choice points below it on that run, and the estimated share of the tree below it
+        # points below it on that run where a running thread could be preempted, and the
+        # estimated share of the tree below it
         self.below = 0
         self.mass = -1.0
 
@@ -220,10 +221,12 @@ class _Frame:
         """The estimated share of this frame's subtree below choosing ``index`` here.
 
         Within a preemption bound, a choice that preempts leaves one preemption
-        fewer for the ``below`` choice points still to come, and so a far
-        smaller subtree: with ``r`` preemptions left and ``m`` points, about
+        fewer for the ``below`` points still to come where a running thread
+        could be preempted, and so a far smaller subtree: with ``r``
+        preemptions left and ``m`` such points, about
         ``sum(comb(m, k) * (w - 1) ** k for k <= r)`` schedules, ``w`` threads
-        to choose from at each (the schedules placing their preemptions).
+        to choose from at each (the ways to place the preemptions; the points
+        where no thread was running multiply every choice's subtree alike).
         Unbounded, every choice is taken as alike.
         """
         choices = [other for other in self.enabled if self.cost(other) <= bound]
@@ -268,6 +271,8 @@ class DFSStrategy(ExplorationStrategy):
         self._position = 0
         self._preemptions = 0
         self._started = False
+        #: the run under way went down a new prefix (whose owner is decided once it is over)
+        self._new_prefix = False
 
     def begin_run(self) -> bool:
         self._position = 0
@@ -275,8 +280,7 @@ class DFSStrategy(ExplorationStrategy):
         owner = self._owner
         if not self._started:
             self._started = True
-            if owner is not None:
-                self.discovering = not owner.enter()
+            self._new_prefix = True
             return True
         frames = self._frames
         while frames:
@@ -285,8 +289,7 @@ class DFSStrategy(ExplorationStrategy):
             if alternative is not None:
                 frame.tried.append(alternative)
                 frame.chosen = alternative
-                if owner is not None and owner.shared(frame.mass):
-                    self.discovering = not owner.enter()  # a new prefix
+                self._new_prefix = owner is not None and owner.shared(frame.mass)
                 return True
             frames.pop()
         self.exhausted = True
@@ -298,6 +301,8 @@ class DFSStrategy(ExplorationStrategy):
             return
         frames = self._frames
         self._weigh(frames)
+        if self._new_prefix:
+            self.discovering = not owner.enter()
         if self.discovering:
             # the tree below a prefix another shard owns: forget it, go on to the next prefix
             below = next((n for n, f in enumerate(frames) if not owner.shared(f.mass)), None)
@@ -306,10 +311,15 @@ class DFSStrategy(ExplorationStrategy):
 
     def _weigh(self, frames: list[_Frame]) -> None:
         """The mass of each frame this run made (the same in every shard: see .shards)."""
+        preemptible = 0  # points below where a thread could be preempted, counted from the end
+        for depth in range(len(frames) - 1, -1, -1):
+            frame = frames[depth]
+            if frame.mass < 0:
+                frame.below = preemptible
+            preemptible += frame.current != -1
         for depth, frame in enumerate(frames):
             if frame.mass >= 0:
                 continue
-            frame.below = len(frames) - depth - 1
             if depth == 0:
                 frame.mass = 1.0
             else:

@@ -64,11 +64,10 @@ def _walk(
     walk = Walk()
     with tracing(settings):
         while len(walk.owned) + walk.discovery < limit and explorer.begin_run():
-            discovering = explorer.discovering
             seen = len(outcomes)
             result = run_schedule(scenario, explorer, settings)
             explorer.end_run(len(result.choices))
-            if discovering:
+            if explorer.discovering:  # decided once the run is over
                 walk.discovery += 1
                 continue
             walk.owned.append(result.choices)
@@ -305,9 +304,9 @@ def _random_choices(strategy: str, seed: int, shard: Shard | None, runs: int) ->
     choices = []
     for _ in range(runs):
         assert explorer.begin_run()
-        assert not explorer.discovering
         result = run_schedule(scenario, explorer, settings)
         explorer.end_run(len(result.choices))
+        assert not explorer.discovering
         choices.append(result.choices)
     return choices
 
