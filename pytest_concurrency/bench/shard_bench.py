@@ -115,6 +115,7 @@ def run(repeats: int) -> list[Measurement]:
         whole: list[float] = []
         split: list[float] = []
         counts: set[tuple[int, int]] = set()
+        split_counts: list[int] = []
         for _ in range(repeats):  # alternate, so drift on a shared machine hits both alike
             seconds, unsplit = _time_pytest(directory, [])
             whole.append(seconds)
@@ -123,6 +124,7 @@ def run(repeats: int) -> list[Measurement]:
             if len(unsplit) != 1 or len(parts) != SHARDS:
                 raise RuntimeError(f"expected 1 and {SHARDS} explorations, got {unsplit} {parts}")
             counts.add((unsplit[0], sum(parts)))
+            split_counts = sorted(parts)
     unsplit_s, split_s = median_of(whole), median_of(split)
     speedup = unsplit_s / split_s
     (unsplit_count, split_count), *others = sorted(counts)
@@ -144,7 +146,8 @@ def run(repeats: int) -> list[Measurement]:
             met=unsplit_s >= LONG_ENOUGH,
         ),
         Measurement(
-            f"schedules of the {SHARDS} shards together vs unsplit",
+            f"schedules of the {SHARDS} shards together "
+            f"({' + '.join(map(str, split_counts))}) vs unsplit",
             split_count,
             "schedules",
             baseline=unsplit_count,
