@@ -11,6 +11,7 @@ import re
 import shlex
 
 import pytest
+from concurrency_section import section as _section
 
 from pytest_concurrency.world.session_summary import (
     ExplorationRecord,
@@ -86,13 +87,6 @@ def lost_update():
 def test_racy(size):
     lost_update()
 """
-
-
-def _section(output: str) -> list[str]:
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"=+ concurrency =+", line))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
-    return lines[start + 1 : end]
 
 
 def _schedules(line: str) -> int:

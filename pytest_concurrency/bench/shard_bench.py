@@ -18,14 +18,12 @@ unsplit count (dfs: they must add up exactly), read from the JUnit XML report.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from pytest_concurrency import _realtime
-from pytest_concurrency.bench import Measurement, median_of
+from pytest_concurrency.bench import Measurement, median_of, time_command
 
 TITLE = "Shards: one exploration over pytest-xdist workers"
 
@@ -97,14 +95,7 @@ def _time_pytest(directory: Path, extra: list[str]) -> tuple[float, list[int]]:
     ]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     env.pop("PYTEST_ADDOPTS", None)
-    started = _realtime.perf_counter()
-    completed = subprocess.run(
-        command, cwd=directory, env=env, capture_output=True, text=True, timeout=900
-    )
-    elapsed = _realtime.perf_counter() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark suite failed: {completed.stdout[-2000:]}")
-    return elapsed, _schedules(report)
+    return time_command(command, cwd=directory, env=env, timeout=900), _schedules(report)
 
 
 def run(repeats: int) -> list[Measurement]:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from explained_subjects import run_threads
 
 import pytest_concurrency as pc
 from pytest_concurrency.world.exploration import tracing
@@ -80,14 +81,6 @@ def _walk(
     return walk
 
 
-def _threads(*targets: Callable[[], None]) -> None:
-    threads = [threading.Thread(target=target) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
 def lock_orders(threads: int, sections: int = 1) -> Callable[[Outcomes], Callable[[], None]]:
     """Each thread takes one lock ``sections`` times: a class per order of the lock's holders."""
 
@@ -101,7 +94,7 @@ def lock_orders(threads: int, sections: int = 1) -> Callable[[Outcomes], Callabl
                     with lock:
                         order.append(n)
 
-            _threads(*(lambda n=n: add(n) for n in range(threads)))
+            run_threads(*(lambda n=n: add(n) for n in range(threads)))
             outcomes.append(tuple(order))
 
         return scenario
@@ -135,7 +128,7 @@ def unlocked_flags(outcomes: Outcomes) -> Callable[[], None]:
             if shared.value == 1:
                 shared.flag = False
 
-        _threads(first, second, third)
+        run_threads(first, second, third)
         outcomes.append((shared.value, shared.flag, tuple(seen)))
 
     return scenario
