@@ -1,4 +1,4 @@
-"""The partial-order reduction of one shard: a forced prefix shared by all, a part of its own.
+"""The partial-order reduction of one shard: a top shared by all, a part of its own.
 
 The unsharded reduction learns where to branch as it goes: a race found deep
 in one subtree asks for a new branch at an ancestor. Split over processes,
@@ -6,25 +6,27 @@ the ancestor may be a node every shard walks through (the tree's top), and
 the shard exploring the subtree is the only one to hear of the request. So
 each shard here keeps to rules that every shard applies alike:
 
-- The top of the tree is the *prefix region* (see :class:`~.shards.PrefixOwner`),
-  where the branching nodes are the *forced* ones. A node is forced when the
-  first run through it (a run every shard makes, owned or discovery) found a
-  race at it: every enabled thread is then tried there (sleep sets from the
-  earlier siblings still prune), so no later request there can be new. Where
-  that run found no race, the node stays as the reduction left it, and counts
-  as no branch.
 - Requests made by the first run through a prefix are seen by every shard (it
-  is the same run everywhere) and apply as usual. A request at a node of the
-  prefix region made by a later run -- one only this shard ran -- is
-  *adopted*: this shard explores that branch alone, after the branches every
-  shard knows of, and counts it as its own. An adopted branch changes nothing
-  every shard sees (the node's branches to try, its done siblings, the sleep
-  sets below it), so the shards keep numbering the same prefixes alike. Two
-  shards may adopt one branch, or a shard adopt one that a first run asks
-  for later: it is then explored twice, which costs runs and loses nothing.
+  is the same run everywhere: the owner's first run, the others' discovery
+  run) and apply as usual.
+- A request at a node of the prefix region made by a later run -- one only
+  this shard ran -- is *adopted*: this shard explores that branch alone,
+  after the branches every shard knows of, and counts it as its own. An
+  adopted branch changes nothing every shard sees (the node's branches to
+  try, its done siblings, the sleep sets below it), so the shards keep
+  numbering the same prefixes alike, and no request is lost: whoever made it
+  explores it. Two shards may adopt one branch: it is then explored twice,
+  which costs runs and loses nothing.
+- A node's weight for the split (its *width*, see :class:`~.shards.PrefixOwner`)
+  is the number of threads the reduction tries there as its first run leaves
+  it, fixed then, so every shard weighs it alike.
 
-Below a prefix it owns (see :class:`~.shards.PrefixOwner`) a shard runs the
-plain reduction; through a prefix it does not own it makes one discovery run.
+Trying every enabled thread at the top nodes instead (forced branching) would
+make later requests there impossible, but was measured to cost 1.3 to 4 times
+the unsplit runs; adoption costs only the runs two shards both adopt.
+
+Below a prefix it owns a shard runs the plain reduction; through a prefix it
+does not own it makes one discovery run.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ class _Top:
     __slots__ = ("adopted", "mass", "tried", "width")
 
     def __init__(self, mass: float) -> None:
-        #: the share of the tree below this node: 1 over the product of the widths of the
-        #: forced nodes before it on the path (see .shards)
+        #: the estimated share of the tree below this node: 1 over the product of the widths
+        #: of the nodes before it on the path (see .shards)
         self.mass = mass
-        #: the threads tried here when it is forced (every enabled one not asleep), else 1
+        #: the threads tried here as the node's first run left it (see _settle)
         self.width = 1
         #: threads this shard alone tries here, and those of them already tried
         self.adopted: set[int] = set()
@@ -70,14 +72,11 @@ class ShardedDPOR(DPORStrategy):
         self._adopted_at = -1
         #: the alternative taken by this run is an adopted one
         self._took_adopted = False
-        #: nodes at which this run found a race
-        self._raced: set[int] = set()
 
     def begin_run(self) -> bool:
         self._took_adopted = False
         if not super().begin_run():
             return False
-        self._raced = set()
         target = self._target
         if target == -1:  # the first run of all
             self._first = True
@@ -132,20 +131,25 @@ class ShardedDPOR(DPORStrategy):
                 del nodes[below:]
 
     def _settle(self) -> None:
-        """Decide, once, which of the nodes this run made belong to the forced prefix."""
-        owner = self._owner
+        """Weigh, once, each node this run made: the branches its first run asked for.
+
+        A node's width is the number of threads the reduction will try there as
+        this run leaves it (the one that ran, and those its races asked for,
+        none asleep); branches asked for later do not change it, so every shard
+        weighs the node alike.
+        """
         parent: _Top | None = None
-        for position, node in enumerate(self._nodes):
+        for node in self._nodes:
             if node.shard is None:
                 top = _Top(1.0 if parent is None else parent.mass / parent.width)
-                if owner.shared(top.mass) and len(node.enabled) > 1 and position in self._raced:
-                    node.backtrack.update(node.enabled)  # forced: every thread is tried here
-                    top.width = max(1, sum(1 for t in node.enabled if t not in node.sleep))
+                top.width = max(
+                    1,
+                    sum(1 for t in node.backtrack if t in node.enabled and t not in node.sleep),
+                )
                 node.shard = top
             parent = node.shard
 
     def _reverse(self, i: int, j: int, clocks: list[list[int]]) -> None:
-        self._raced.add(i)
         node = self._nodes[i]
         top = node.shard
         shared = (

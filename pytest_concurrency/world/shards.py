@@ -17,11 +17,11 @@
   it runs one *discovery* schedule, which is not counted, reports nothing and
   only shows the tree below the prefix's choices. Below a prefix it owns it
   explores as the unsharded exploration would, so for ``dfs`` the shards' runs
-  add up to the unsharded ones exactly. ``dpor`` explores every enabled thread
-  at the prefix's branching choices (with sleep sets from the earlier
-  siblings): below a shared node a race could otherwise ask for a branch that
-  only another shard would take, so the shards together may run more
-  schedules than the unsharded reduction, never fewer classes.
+  add up to the unsharded ones exactly. ``dpor`` learns where to branch as it
+  goes: a branch a shard's own run asks for at a node of the shared top is
+  explored by that shard alone (see :mod:`.dpor_shards`), so the shards
+  together may run more schedules than the unsharded reduction, never fewer
+  classes.
 - ``random`` and ``pct`` draw from disjoint seed streams (one derived from the
   seed and the shard), and the shards share the ``runs`` budget.
 
