@@ -18,6 +18,7 @@ from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.runner import RunSettings
 from pytest_concurrency.world.selection import TraceSelection
+from pytest_concurrency.world.shards import Shard, check_shard
 from pytest_concurrency.world.strategies import STRATEGIES, check_strategy_options, uses
 from pytest_concurrency.world.timers import TIMER_MODES
 
@@ -77,6 +78,8 @@ class ExploreOptions:
     races: str = "ignore"
     #: locations raced on on purpose, named as race reports name them: never reported
     benign: frozenset[str] = frozenset()
+    #: the part of the space this exploration covers (None: all of it; see .shards)
+    shard: Shard | None = None
 
     @classmethod
     def create(
@@ -98,6 +101,7 @@ class ExploreOptions:
         inject_cancel: int = 0,
         races: str = UNSET,
         benign: Any = (),
+        shard: Any = None,
     ) -> ExploreOptions:
         """Check every argument, naming it and what is allowed when it is wrong.
 
@@ -176,6 +180,7 @@ class ExploreOptions:
             inject_cancel=inject_cancel,
             races=races,
             benign=benign_names,
+            shard=check_shard(shard),
         )
 
     def run_settings(self, scenario: Scenario | None = None) -> RunSettings:
@@ -257,6 +262,7 @@ _EXPLORING_ONLY = frozenset(
         "inject_cancel",
         "races",
         "benign",
+        "shard",
     }
 )
 

@@ -33,7 +33,9 @@ class Exploration:
 
     ``covered`` is the fraction of the space explored (0..1), for strategies
     that know it (dfs), else None. ``finished`` turns True when it ends,
-    whether it found a failure or not.
+    whether it found a failure or not. ``shard`` is the part of the space it
+    explores, ``(index, count)``, or None for all of it; then ``exhausted``
+    says that this part is covered.
     """
 
     strategy: str
@@ -45,6 +47,7 @@ class Exploration:
     covered: float | None = None
     exhausted: bool = False
     finished: bool = False
+    shard: tuple[int, int] | None = None
     _next_notice: float = field(default=0.0, repr=False)
 
     def ran(self, schedules: int, strategy: ExplorationStrategy) -> None:
@@ -90,11 +93,14 @@ def unsubscribe(listener: ExplorationListener) -> None:
 
 
 @contextlib.contextmanager
-def watching(strategy: ExplorationStrategy, runs: int | None) -> Iterator[Exploration]:
-    """The record of one exploration, started now and finished when the block ends."""
+def watching(
+    strategy: ExplorationStrategy, runs: int | None, shard: tuple[int, int] | None = None
+) -> Iterator[Exploration]:
+    """The record of one exploration (of ``shard`` of the space), started now, finished when
+    the block ends."""
     started = _now()
     exploration = Exploration(
-        strategy.name, runs, started, _next_notice=started + PROGRESS_INTERVAL
+        strategy.name, runs, started, shard=shard, _next_notice=started + PROGRESS_INTERVAL
     )
     for listener in tuple(_LISTENERS):
         listener.exploration_started(exploration)
