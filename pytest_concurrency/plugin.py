@@ -81,6 +81,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="replay exactly one schedule, from the token a failure printed.",
     )
     group.addoption(
+        "--interleavings-shards",
+        dest="interleavings_shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="split every exploring test into N collected items, each exploring one part of "
+        "its schedules (for pytest-xdist to run side by side; default: the ini value, else 1).",
+    )
+    group.addoption(
         "--interleavings-report",
         dest="interleavings_report",
         default=None,
@@ -106,6 +115,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("interleavings_runs", "schedules to explore per test (as --interleavings-runs)")
     parser.addini("interleavings_seed", "seed for the strategies (as --interleavings-seed)")
+    parser.addini(
+        "interleavings_shards", "parts each exploring test is split in (as --interleavings-shards)"
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from concurrency_section import section as _section
 
 from pytest_concurrency.world.session_summary import (
     ExplorationRecord,
@@ -100,13 +101,6 @@ def test_default(interleavings):
 def test_plain():
     pass
 """
-
-
-def _section(output: str) -> list[str]:
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"=+ concurrency =+", line))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
-    return lines[start + 1 : end]
 
 
 def _check(section: list[str], tmp: str) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import importlib
 import statistics
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
+
+from pytest_concurrency import _realtime
 
 SECTIONS = (
     "pytest_concurrency.bench.plugin_bench",
@@ -24,6 +28,7 @@ SECTIONS = (
     "pytest_concurrency.bench.load_bench",
     "pytest_concurrency.bench.dual_bench",
     "pytest_concurrency.bench.dpor_bench",
+    "pytest_concurrency.bench.shard_bench",
     "pytest_concurrency.bench.linearizability_bench",
 )
 
@@ -58,6 +63,18 @@ def repeat(measure: Callable[[], float], repeats: int) -> list[float]:
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     return [measure() for _ in range(repeats)]
+
+
+def time_command(command: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> float:
+    """The wall seconds of ``command``, which must succeed (its output's end is the error)."""
+    started = _realtime.perf_counter()
+    completed = subprocess.run(
+        command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
+    elapsed = _realtime.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark suite failed: {completed.stdout[-2000:]}")
+    return elapsed
 
 
 def run(repeats: int = 5, out: TextIO = sys.stdout, only: str | None = None) -> int:

@@ -71,6 +71,7 @@ def explore(
     inject_cancel: int = 0,
     races: str = UNSET,
     benign: Any = (),
+    shard: tuple[int, int] | None = None,
 ) -> ExploreResult:
     """Run ``scenario`` under many schedules; raise InterleavingFailure on the first failing one.
 
@@ -123,6 +124,14 @@ def explore(
     :class:`DataRaceWarning` naming both accesses, ``"error"`` raises
     :class:`DataRace`, ``"ignore"`` says nothing. ``benign=["Config.flag"]``
     marks locations raced on on purpose.
+
+    ``shard=(index, count)`` explores part ``index`` of ``count`` of the space,
+    so that ``count`` processes (or hosts) can share one exploration: ``dfs``
+    and ``dpor`` split the schedule tree (together the parts cover everything
+    the unsharded exploration covers), ``random`` and ``pct`` draw from
+    disjoint seed streams; ``runs`` is the budget of all the parts together,
+    ``time_budget`` that of each. A failure's replay token replays without
+    ``shard``.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
     options = ExploreOptions.create(
@@ -142,6 +151,7 @@ def explore(
         inject_cancel=inject_cancel,
         races=races,
         benign=benign,
+        shard=shard,
     )
     return run_exploration(scenario, options)
 

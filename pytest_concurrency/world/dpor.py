@@ -42,6 +42,7 @@ operations".
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WRITE
 from pytest_concurrency.world.memory import STATE, MemoryAccess
@@ -133,7 +134,7 @@ class _Event:
 class _Node:
     """The state before one event: who could run, who ran, what is left to try."""
 
-    __slots__ = ("backtrack", "chosen", "current", "done", "enabled", "pending", "sleep")
+    __slots__ = ("backtrack", "chosen", "current", "done", "enabled", "pending", "shard", "sleep")
 
     def __init__(
         self,
@@ -151,6 +152,8 @@ class _Node:
         self.chosen = -1
         self.done: set[int] = set()
         self.backtrack: set[int] = set()
+        #: what one shard of a split exploration keeps here (see .dpor_shards)
+        self.shard: Any = None
 
 
 def _touches(accesses: Iterable[tuple[Key, str]], keys: tuple[Key, ...]) -> bool:

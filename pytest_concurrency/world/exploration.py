@@ -28,6 +28,7 @@ from pytest_concurrency.world.report import (
 )
 from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
 from pytest_concurrency.world.scheduler import RunFailure, controlling_scheduler
+from pytest_concurrency.world.shards import Shard, share_of_runs
 from pytest_concurrency.world.strategies import ExplorationStrategy, make_strategy, uses
 
 __all__ = [
@@ -71,6 +72,10 @@ class ExploreResult:
     #: dfs and dpor: the most preemptions a schedule had (None: no bound, or a
     #: strategy that has none)
     preemption_bound: int | None = None
+    #: the part of the space explored, ``(index, count)`` (None: all of it); then
+    #: ``exhausted`` says that this part is covered, and ``schedules_run`` counts
+    #: this part's schedules only (not the runs that walked through other parts)
+    shard: tuple[int, int] | None = None
 
     @property
     def coverage(self) -> str:
@@ -239,18 +244,23 @@ def _explore(
     seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
     #: the seed the result and a failure report (None for a strategy that reads none)
     reported_seed = seed if uses(options.strategy, "seed") else None
+    shard = options.shard
     strategy = make_strategy(
-        options.strategy, seed=seed, depth=options.depth, preemption_bound=options.preemption_bound
+        options.strategy,
+        seed=seed,
+        depth=options.depth,
+        preemption_bound=options.preemption_bound,
+        shard=shard,
     )
     settings = options.run_settings(scenario)
     started = _realtime.perf_counter()
+    #: schedules of this exploration's part of the space (runs through other parts not counted)
     runs = 0
+    limit = share_of_runs(options.runs, shard)
+    #: every run, those through other shards' parts too
+    walked = 0
     distinct: set[int] = set()
-    how = (
-        f"seed {reported_seed}"
-        if reported_seed is not None
-        else f"preemption bound {options.preemption_bound}"
-    )
+    how = _how(reported_seed, options.preemption_bound, shard)
 
     def replay_of(choices: tuple[int, ...]) -> tuple[str, str]:
         token = replay_token(choices, tokens.scenario_tag(scenario), settings)
@@ -264,12 +274,12 @@ def _explore(
     with (
         exclusive(),
         tracing(settings),
-        session_log.watching(strategy, options.runs, options.granularity, bound) as log,
+        session_log.watching(strategy, limit, options.granularity, bound, _pair(shard)) as log,
         interrupted.live(current),
     ):
-        while options.runs is None or runs < options.runs:
+        while limit is None or runs < limit:
             budget = options.time_budget
-            if budget is not None and runs and _realtime.perf_counter() - started >= budget:
+            if budget is not None and walked and _realtime.perf_counter() - started >= budget:
                 break
             if not strategy.begin_run():
                 break
@@ -282,6 +292,13 @@ def _explore(
             if "strategy" not in options.given and getattr(strategy, "unsupported", None):
                 raise _Unreducible(ASYNCIO_UNREDUCED)
             strategy.end_run(len(result.choices))
+            walked += 1
+            if strategy.discovering:  # a walk through another shard's part: only a scenario that
+                if _nondeterministic(result):  # cannot be replayed is this shard's business
+                    raise _explored_failure(
+                        scenario, result, strategy, reported_seed, runs, settings, command, options
+                    )
+                continue
             runs += 1
             distinct.add(hash(result.choices))
             log.ran(runs, strategy)  # progress listeners: one clock read per schedule
@@ -302,7 +319,8 @@ def _explore(
             if racy is None and checked < RACE_CHECKS and _races_in(strategy, options):
                 checked += 1
                 racy = _racing(scenario, result.choices, settings, options)
-        _check_memory_seen(strategy, runs, settings, defaulted="strategy" not in options.given)
+        if walked:  # a shard with no share of the runs ran none, and saw nothing
+            _check_memory_seen(strategy, runs, settings, defaulted="strategy" not in options.given)
         if racy is not None:
             _report_races(scenario, racy, settings, options, command, strategy.name, runs)
     return ExploreResult(
@@ -315,7 +333,24 @@ def _explore(
         equivalence_classes=getattr(strategy, "classes", None),
         granularity=options.granularity,
         preemption_bound=bound,
+        shard=_pair(shard),
     )
+
+
+def _pair(shard: Shard | None) -> tuple[int, int] | None:
+    return None if shard is None else (shard.index, shard.count)
+
+
+def _how(seed: int | None, bound: int | None, shard: Shard | None) -> str:
+    """How the exploration chose its schedules, as a failure report says it."""
+    how = f"seed {seed}" if seed is not None else f"preemption bound {bound}"
+    if seed is None and bound is None:
+        how = "no preemption bound"
+    return how if shard is None else f"{how}, {shard}"
+
+
+def _nondeterministic(result: RunResult) -> bool:
+    return result.failure is not None and result.failure.kind in ("nondeterministic", "mismatch")
 
 
 #: passing runs that raced, replayed (traced) to name their accesses: a few at most, since a
@@ -446,7 +481,7 @@ def _explored_failure(
 ) -> BaseException:
     failure = result.failure
     assert failure is not None
-    if failure.kind in ("nondeterministic", "mismatch"):
+    if _nondeterministic(result):
         return NondeterministicScenarioError(
             f"the scenario is not deterministic: {failure.summary}. A schedule must depend only "
             "on the scheduler's choices: avoid randomness, real time, iterating over sets of "
@@ -496,12 +531,7 @@ def _explored_failure(
             f"note: {', '.join(result.abandoned)} could not be stopped and were abandoned "
             "(daemon threads; they end at their next scheduling point)"
         )
-    bound = options.preemption_bound
-    how = (
-        f"seed {seed}"
-        if seed is not None
-        else ("no preemption bound" if bound is None else f"preemption bound {bound}")
-    )
+    how = _how(seed, options.preemption_bound, options.shard)
     return build_failure(
         failure,
         token=token,

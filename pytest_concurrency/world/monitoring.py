@@ -103,12 +103,16 @@ class MonitoringBackend:
         self._tool = tool
         events = _monitoring.events
         try:
-            _monitoring.register_callback(tool, events.PY_START, self._start_callback)
             started = _STARTED.setdefault(tool, weakref.WeakSet())
-            for code in list(started):
+            remembered = list(started)  # before PY_START events: this line runs Python code
+            _monitoring.register_callback(tool, events.PY_START, self._start_callback)
+            # PY_START first, then the local events: the other order loses every local
+            # event of a code object whose start was DISABLEd earlier when a legacy tracer
+            # (coverage's C tracer under sys.settrace) runs too (seen on CPython 3.13.0)
+            _monitoring.set_events(tool, events.PY_START)
+            for code in remembered:
                 if self._selection.covers(code):
                     self._enable(code)
-            _monitoring.set_events(tool, events.PY_START)
         except BaseException:
             self.stop()
             raise

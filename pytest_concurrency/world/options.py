@@ -19,6 +19,7 @@ from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.runner import RunSettings
 from pytest_concurrency.world.selection import TraceSelection
+from pytest_concurrency.world.shards import Shard, check_shard
 from pytest_concurrency.world.strategies import STRATEGIES, check_strategy_options, uses
 from pytest_concurrency.world.timers import TIMER_MODES
 
@@ -99,6 +100,8 @@ class ExploreOptions:
     benign: frozenset[str] = frozenset()
     #: the names of the options the caller wrote (the others took their defaults)
     given: frozenset[str] = frozenset()
+    #: the part of the space this exploration covers (None: all of it; see .shards)
+    shard: Shard | None = None
 
     @classmethod
     def create(
@@ -120,6 +123,7 @@ class ExploreOptions:
         inject_cancel: int = 0,
         races: str = UNSET,
         benign: Any = (),
+        shard: Any = None,
     ) -> ExploreOptions:
         """Check every argument, naming it and what is allowed when it is wrong.
 
@@ -214,6 +218,7 @@ class ExploreOptions:
             races=races,
             benign=benign_names,
             given=given,
+            shard=check_shard(shard),
         )
 
     @property
@@ -360,6 +365,7 @@ _EXPLORING_ONLY = frozenset(
         "inject_cancel",
         "races",
         "benign",
+        "shard",
     }
 )
 

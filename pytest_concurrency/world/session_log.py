@@ -33,7 +33,9 @@ class Exploration:
 
     ``covered`` is the fraction of the space explored (0..1), for strategies
     that know it (dfs), else None. ``finished`` turns True when it ends,
-    whether it found a failure or not.
+    whether it found a failure or not. ``shard`` is the part of the space it
+    explores, ``(index, count)``, or None for all of it; then ``exhausted``
+    says that this part is covered.
     """
 
     strategy: str
@@ -56,6 +58,7 @@ class Exploration:
     #: True when it was abandoned for another exploration of the same scenario
     #: (:class:`Superseded`): not a result of its own
     superseded: bool = False
+    shard: tuple[int, int] | None = None
     _next_notice: float = field(default=0.0, repr=False)
 
     def ran(self, schedules: int, strategy: ExplorationStrategy) -> None:
@@ -110,8 +113,10 @@ def watching(
     runs: int | None,
     granularity: str = "sync",
     preemption_bound: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[Exploration]:
-    """The record of one exploration, started now and finished when the block ends."""
+    """The record of one exploration (of ``shard`` of the space), started now, finished when
+    the block ends."""
     started = _now()
     exploration = Exploration(
         strategy.name,
@@ -119,6 +124,7 @@ def watching(
         started,
         granularity=granularity,
         preemption_bound=preemption_bound,
+        shard=shard,
         _next_notice=started + PROGRESS_INTERVAL,
     )
     for listener in tuple(_LISTENERS):
