@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.world import explain, interrupted, scenarios, session_log
+from pytest_concurrency.world import explain, interrupted, scenarios, session_log, workers
 from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.conflicts import Conflict, describe_conflicts
 from pytest_concurrency.world.options import ExploreOptions, Scenario
@@ -276,6 +276,7 @@ def _explore(
         tracing(settings),
         session_log.watching(strategy, limit, options.granularity, bound, _pair(shard)) as log,
         interrupted.live(current),
+        workers.scope(),
     ):
         while limit is None or runs < limit:
             budget = options.time_budget

@@ -100,6 +100,12 @@ class EventObserver(Protocol):
     def finished(self, record: ThreadRecord) -> None: ...
 
 
+class Carried(Protocol):
+    """A thread's hand-over to a pooled OS thread (see .workers)."""
+
+    def taken(self) -> bool: ...
+
+
 class LineHook(Protocol):
     """Line-level preemption (:mod:`.lines`): told whenever the scheduler looks at who can run."""
 
@@ -147,6 +153,7 @@ class ThreadRecord:
 
     __slots__ = (
         "blocked",
+        "carrier",
         "daemon",
         "deadline",
         "exited",
@@ -169,6 +176,8 @@ class ThreadRecord:
         self.name = name
         self.daemon = daemon
         self.ident: int | None = None
+        #: the pooled OS thread's job carrying this thread (see .workers), None on a fresh one
+        self.carrier: Carried | None = None
         #: locked while the thread may not run; releasing it hands the thread the baton
         self.park = _realtime.allocate_lock()
         self.park.acquire()
