@@ -95,9 +95,12 @@ def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
         _controlled(sched, record, user_run)
 
     assert pool is not None
-    sched.bind(record, carrier.ident)
     # from here the record is never forgotten: the run's cleanup settles the job
-    record.carrier = pool.hand(carrier, thread, carried_run)
+    job = pool.job(carrier, thread, carried_run)
+    record.carrier = job
+    sched.bind(record, carrier.ident)
+    pool.hand(job)
+    job.started = True
     return record
 
 
@@ -178,8 +181,12 @@ def join_os_threads(sched: Scheduler, stuck: list[ThreadRecord], timeout: float)
     when its OS thread has ended.
     """
     for record in sched.records:
-        if record not in stuck and record.thread._started.is_set():  # type: ignore[attr-defined]
-            _original_join(record.thread, timeout)
+        if record in stuck or not record.thread._started.is_set():  # type: ignore[attr-defined]
+            continue
+        job = record.carrier
+        if job is not None and not job.taken():
+            continue  # its carrier never took it: settle_carriers ends it
+        _original_join(record.thread, timeout)
 
 
 def settle_carriers(sched: Scheduler, stuck: list[ThreadRecord]) -> None:

@@ -64,7 +64,7 @@ _stack_size = _thread.stack_size
 class Job:
     """One thread of a run, handed to a carrier; run only by whoever takes its gate first."""
 
-    __slots__ = ("body", "carrier", "gate", "thread")
+    __slots__ = ("body", "carrier", "gate", "started", "thread")
 
     def __init__(self, carrier: Carrier, thread: threading.Thread, body: Callable[[], None]):
         self.carrier = carrier
@@ -72,6 +72,8 @@ class Job:
         self.body = body
         #: taken by the carrier to run the job, or by the run's cleanup to take it back
         self.gate = _realtime.allocate_lock()
+        #: set once ``Thread.start`` returned: the code under test saw the thread started
+        self.started = False
 
     def taken(self) -> bool:
         """True once a carrier took the job (until the run's cleanup settles it)."""
@@ -225,23 +227,33 @@ class WorkerPool:
                 return self._idle.pop()
         return self._spawn()
 
-    def hand(self, carrier: Carrier, thread: threading.Thread, body: Callable[[], None]) -> Job:
-        """Start ``thread`` on ``carrier``: it runs ``body`` there as its ``run()``."""
+    def job(self, carrier: Carrier, thread: threading.Thread, body: Callable[[], None]) -> Job:
+        """The job of running ``body`` as ``thread``'s ``run()`` on ``carrier``, for this run."""
         job = Job(carrier, thread, body)
-        self._jobs.append(job)  # first: the run's cleanup settles every job it knows
-        adoption.adopt(thread, carrier.ident, carrier.native_id)
-        carrier.inbox.put(job)
+        self._jobs.append(job)  # the run's cleanup settles every job it knows
         return job
+
+    def hand(self, job: Job) -> None:
+        """Start the job's thread: it looks started, and its carrier wakes up to run it."""
+        adoption.adopt(job.thread, job.carrier.ident, job.carrier.native_id)
+        job.carrier.inbox.put(job)
 
     def settle(self, stuck: Collection[object]) -> None:
         """End a run: take back the jobs no carrier took, retire the abandoned carriers.
 
-        Called by the coordinator once the run's threads are gone or given up
-        on (``stuck``: their jobs); repeatable after an interrupt.
+        A job no carrier took by now never ran any code: its thread either ends
+        here (it was seen started, as a thread aborted before its first
+        instruction) or, if its start was cut short by an interrupt, looks never
+        started. Called by the coordinator once the run's threads are gone or
+        given up on (``stuck``: their jobs); repeatable after an interrupt.
         """
         for job in self._jobs:
-            if job.gate.acquire(False):  # never taken by its carrier: it never started
-                adoption.unadopt(job.thread, job.carrier.ident)
+            if job.gate.acquire(False):  # never taken by its carrier: it never ran
+                if job.started:
+                    adoption.leave(job.thread, job.carrier.ident)
+                    adoption.end(job.thread)
+                else:
+                    adoption.unadopt(job.thread, job.carrier.ident)
                 self._give_back(job.carrier)
         with self._guard:
             for job in self._jobs:
