@@ -20,19 +20,21 @@ of a run never keeps the interpreter alive.
 
 Every function is idempotent and tolerates a half-done earlier call: an
 interrupt may cut any of them short, and the run's cleanup calls them again.
+None takes ``threading``'s registry lock: an interrupt landing between its
+acquire and release would leave every later thread start blocked for good.
+Each change of the registry is one dictionary operation, atomic under the
+GIL, for an ident only its carrier and this module ever write.
 """
 
 from __future__ import annotations
 
 import _thread
 import threading
-from typing import Any
 
 from pytest_concurrency import _realtime
 
-#: ``threading``'s registry of running threads (ident -> Thread) and its lock
+#: ``threading``'s registry of running threads (ident -> Thread)
 _ACTIVE: dict[int, threading.Thread] = threading._active  # type: ignore[attr-defined]
-_ACTIVE_LOCK: Any = threading._active_limbo_lock  # type: ignore[attr-defined]
 
 #: 3.13 keeps a thread's end in a ``_ThreadHandle``; 3.10-3.12 in a ``_tstate_lock``
 HANDLES = hasattr(_thread, "_make_thread_handle")
@@ -54,15 +56,13 @@ def adopt(thread: threading.Thread, ident: int, native_id: int | None) -> None:
         end.acquire()
         thread._tstate_lock = end  # type: ignore[attr-defined]
     thread._started.set()  # type: ignore[attr-defined]
-    with _ACTIVE_LOCK:
-        _ACTIVE[ident] = thread
+    _ACTIVE[ident] = thread
 
 
 def leave(thread: threading.Thread, ident: int) -> None:
     """Take ``thread`` out of ``threading._active`` (the end of its bootstrap's ``_delete``)."""
-    with _ACTIVE_LOCK:
-        if _ACTIVE.get(ident) is thread:
-            del _ACTIVE[ident]
+    if _ACTIVE.get(ident) is thread:
+        _ACTIVE.pop(ident, None)
 
 
 def end(thread: threading.Thread) -> None:
@@ -98,6 +98,4 @@ def forget_dummy(ident: int) -> None:
     """
     found = _ACTIVE.get(ident)
     if found is not None and isinstance(found, threading._DummyThread):  # type: ignore[attr-defined]
-        with _ACTIVE_LOCK:
-            if _ACTIVE.get(ident) is found:
-                del _ACTIVE[ident]
+        _ACTIVE.pop(ident, None)

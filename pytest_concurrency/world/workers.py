@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import _thread
 import os
+import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -188,25 +190,32 @@ def _thread_queue() -> Any:
 
 
 class WorkerPool:
-    """The carriers of one scope: idle, busy, or on their way out."""
+    """The carriers of one scope: idle, busy, or on their way out.
+
+    No lock guards the pool's lists: an interrupt landing while the
+    coordinator held one would leave every carrier blocked on it. Each change
+    is one list or deque operation, atomic under the GIL; an interrupt
+    between two of them can at worst drop a carrier from the idle list, and
+    the scope's end still stops it (every carrier is a member until it has
+    ended).
+    """
 
     def __init__(self, max_idle: int = MAX_IDLE) -> None:
         if max_idle < 0:
             raise ValueError(f"max_idle must be >= 0, got {max_idle}")
         self.max_idle = max_idle
-        self._guard = _realtime.allocate_lock()
         self._idle: list[Carrier] = []
         #: carriers done with their thread of the run in progress: idle again after it
         self._returned: list[Carrier] = []
-        #: carriers ending (no longer wanted, or unable to start fresh): joined later
-        self._leaving: list[Carrier] = []
+        #: carriers ending (no longer wanted, or unable to start fresh): reaped once ended
+        self._leaving: deque[Carrier] = deque()
         #: every carrier started and not yet seen ended
         self._members: list[Carrier] = []
         #: the jobs of the run in progress
         self._jobs: list[Job] = []
         self._closed = False
         #: why the pool hands out no carriers (fresh threads are used), or None
-        self.unavailable: str | None = None
+        self.unavailable: str | None = _unavailable()
         self._stack_size = _stack_size()
 
     # -- a run's side -------------------------------------------------------------------------
@@ -222,10 +231,10 @@ class WorkerPool:
             or _stack_size() != self._stack_size
         ):
             return None
-        with self._guard:
-            if self._idle:
-                return self._idle.pop()
-        return self._spawn()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self._spawn()
 
     def job(self, carrier: Carrier, thread: threading.Thread, body: Callable[[], None]) -> Job:
         """The job of running ``body`` as ``thread``'s ``run()`` on ``carrier``, for this run."""
@@ -254,61 +263,52 @@ class WorkerPool:
                     adoption.end(job.thread)
                 else:
                     adoption.unadopt(job.thread, job.carrier.ident)
-                self._give_back(job.carrier)
-        with self._guard:
-            for job in self._jobs:
-                if job not in stuck:
-                    continue
-                carrier = job.carrier
-                carrier.abandoned = True
-                if carrier in self._returned:  # it unwound meanwhile: it ends all the same
-                    self._returned.remove(carrier)
-                    self._retire(carrier)
-            self._jobs.clear()
-            self._idle.extend(self._returned)
-            self._returned.clear()
-            while len(self._idle) > self.max_idle:
-                self._retire(self._idle.pop(0))
-            self._reap()
+                if job.carrier not in self._returned:
+                    self._returned.append(job.carrier)
+            if job in stuck:
+                job.carrier.abandoned = True  # it ends once its thread unwinds
+        self._jobs.clear()
+        returned = self._returned
+        while returned:
+            carrier = returned.pop()
+            if carrier.abandoned:  # it finished after all, but is never handed out again
+                self._retire(carrier)
+            elif len(self._idle) < self.max_idle:
+                self._idle.append(carrier)
+            else:
+                self._retire(carrier)
+        self._reap()
 
     # -- a carrier's side -----------------------------------------------------------------------
 
     def _finished(self, carrier: Carrier, clean: bool) -> bool:
         """A carrier is done with its thread: back to the pool, or on its way out."""
-        with self._guard:
-            if clean and not carrier.abandoned and not self._closed:
-                self._returned.append(carrier)
-                return True
-            if carrier not in self._leaving:
-                self._leaving.append(carrier)
-            return False
+        if clean and not carrier.abandoned and not self._closed:
+            self._returned.append(carrier)
+            return True
+        self._leaving.append(carrier)
+        return False
 
     # -- the pool's own ---------------------------------------------------------------------------
 
-    def _give_back(self, carrier: Carrier) -> None:
-        """A claimed carrier whose job was taken back is free again (for the next run)."""
-        with self._guard:
-            if carrier not in self._returned and carrier not in self._idle:
-                self._returned.append(carrier)
-
     def _retire(self, carrier: Carrier) -> None:
-        """Tell a carrier to end (under the guard): it is joined later."""
+        """Tell a carrier to end; it is forgotten once it has."""
         carrier.inbox.put(None)
-        if carrier not in self._leaving:
-            self._leaving.append(carrier)
+        self._leaving.append(carrier)
 
     def _reap(self) -> None:
-        """Forget the carriers that have ended (under the guard): memory stays flat."""
-        if not any(carrier.gone() for carrier in self._leaving):
-            return
-        gone = [carrier for carrier in self._leaving if carrier.gone()]
-        self._leaving = [carrier for carrier in self._leaving if not carrier.gone()]
-        self._members = [carrier for carrier in self._members if carrier not in gone]
+        """Forget the carriers that have ended: memory stays flat however long the scope."""
+        leaving = self._leaving
+        for _ in range(len(leaving)):
+            carrier = leaving.popleft()
+            if not carrier.gone():
+                leaving.append(carrier)
+            elif carrier in self._members:
+                self._members.remove(carrier)
 
     def _spawn(self) -> Carrier | None:
         carrier = Carrier(self)
-        with self._guard:
-            self._members.append(carrier)  # first: the scope's end stops every member
+        self._members.append(carrier)  # first: the scope's end stops every member
         carrier.start()
         if not carrier.ready.acquire(True, SPAWN_TIMEOUT):
             raise RuntimeError(f"a pooled OS thread did not start within {SPAWN_TIMEOUT:g} s")
@@ -323,30 +323,34 @@ class WorkerPool:
         Repeatable: an interrupt cutting it short leaves nothing a second call
         cannot finish.
         """
-        with self._guard:
-            self._closed = True
-            members = list(self._members)
-            self._idle.clear()
-            self._returned.clear()
+        self._closed = True
+        self._idle.clear()
+        self._returned.clear()
+        members = list(self._members)
         for carrier in members:
             carrier.inbox.put(None)  # a busy carrier ends after its thread
         for carrier in members:
             if not carrier.abandoned:
                 carrier.join(JOIN_TIMEOUT)
-        with self._guard:
-            self._members = [carrier for carrier in self._members if not carrier.gone()]
+        self._members = [carrier for carrier in members if not carrier.gone()]
 
     @property
     def size(self) -> int:
         """Carriers started and not yet seen ended (for tests and the bench)."""
-        with self._guard:
-            return len(self._members)
+        return len(self._members)
 
     @property
     def idle(self) -> int:
         """Carriers parked for the next run."""
-        with self._guard:
-            return len(self._idle)
+        return len(self._idle)
+
+
+def _unavailable() -> str | None:
+    """Why this interpreter cannot pool threads, or None."""
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    if gil_enabled is not None and not gil_enabled():
+        return "a free-threaded build: the pool relies on the GIL for its atomic steps"
+    return None
 
 
 _BOOTSTRAP = threading.Thread._bootstrap  # type: ignore[attr-defined]
@@ -370,13 +374,20 @@ def scope(max_idle: int = MAX_IDLE) -> Iterator[WorkerPool | None]:
     if _CURRENT is not None or os.environ.get(FRESH_THREADS_ENV):
         yield _CURRENT
         return
-    pool = WorkerPool(max_idle)
-    _CURRENT = pool
+    pool = WorkerPool(max_idle)  # no carrier yet: nothing to stop if an interrupt lands here
     try:
+        _CURRENT = pool
         yield pool
     finally:
-        _CURRENT = None
-        _close(pool)
+        try:
+            _CURRENT = None
+            _close(pool)
+        except BaseException:
+            # an interrupt may have landed before the closing could catch it (on its way
+            # in): close once more -- done already, it costs next to nothing
+            _CURRENT = None
+            _close(pool)
+            raise
 
 
 def _close(pool: WorkerPool) -> None:
