@@ -23,6 +23,7 @@ SECTIONS = (
     "pytest_concurrency.bench.plugin_bench",
     "pytest_concurrency.bench.clock_bench",
     "pytest_concurrency.bench.explore_bench",
+    "pytest_concurrency.bench.memory_bench",
     "pytest_concurrency.bench.lines_bench",
     "pytest_concurrency.bench.aio_bench",
     "pytest_concurrency.bench.load_bench",

@@ -97,5 +97,5 @@ def forget_dummy(ident: int) -> None:
     carrier is nobody's thread between two runs, so it must not stay listed.
     """
     found = _ACTIVE.get(ident)
-    if found is not None and isinstance(found, threading._DummyThread):  # type: ignore[attr-defined]
+    if found is not None and isinstance(found, threading._DummyThread):
         _ACTIVE.pop(ident, None)

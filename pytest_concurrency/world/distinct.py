@@ -25,7 +25,7 @@ _TAIL_BITS = 64 - _PRECISION
 
 
 def _mixed(value: int) -> int:
-    """A 64-bit mix of ``value`` (splitmix64's finalizer): every input bit moves every output bit."""
+    """A 64-bit mix of ``value`` (splitmix64's finalizer): each input bit moves every output bit."""
     value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
     value = (value ^ (value >> 27)) * 0x94D049BB133111EB & _MASK
     return value ^ (value >> 31)

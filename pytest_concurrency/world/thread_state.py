@@ -96,7 +96,7 @@ class CarrierState:
         trace = threading._trace_hook  # type: ignore[attr-defined]
         if trace:
             sys.settrace(trace)
-        profile = threading._profile_hook  # type: ignore[attr-defined]
+        profile = threading._profile_hook
         if profile:
             sys.setprofile(profile)
         contextvars.Context().run(body)

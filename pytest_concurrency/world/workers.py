@@ -45,7 +45,7 @@ from typing import Any
 
 from pytest_concurrency import _realtime
 from pytest_concurrency.world import adoption
-from pytest_concurrency.world.thread_state import CarrierState, CarrierUnavailable
+from pytest_concurrency.world.thread_state import CarrierState
 
 #: idle carriers kept between runs; more are started when a run needs them, and end after it
 MAX_IDLE = 16

@@ -13,6 +13,7 @@ from __future__ import annotations
 import _thread
 import contextvars
 import gc
+import itertools
 import re
 import sys
 import threading
@@ -142,7 +143,7 @@ def test_names_and_daemon_flags_are_the_users(path: str) -> None:
     numbers = [int(re.findall(r"\d+", name)[0]) for name in plain_names]
     # one Thread object per thread of a run, none for the pool: the counter moves by 1 a run
     # (the scenario thread and "reaper" are named, and take no number)
-    assert [b - a for a, b in zip(numbers, numbers[1:])] == [1] * (len(numbers) - 1)
+    assert [b - a for a, b in itertools.pairwise(numbers)] == [1] * (len(numbers) - 1)
     _carried(natives, path)
 
 
@@ -245,7 +246,9 @@ def test_no_exception_state_carries_over_and_the_excepthook_sees_what_it_would(
         except KeyError:
             raise ValueError("unhandled") from None
 
-    result = explore(_two_threads(body), strategy="random", seed=6, runs=RUNS, thread_errors="ignore")
+    result = explore(
+        _two_threads(body), strategy="random", seed=6, runs=RUNS, thread_errors="ignore"
+    )
     assert result.schedules_run == RUNS
     assert states == [None] * (2 * RUNS)
     # the run reports a thread's exception itself (thread_errors): never the excepthook
@@ -456,7 +459,7 @@ def test_a_changed_stack_size_gets_fresh_os_threads() -> None:
         assert pool.claim(threading.Thread()) is not None
 
 
-# -- interrupts and abandoned threads ---------------------------------------------------------------
+# -- interrupts and abandoned threads --------------------------------------------------------
 
 
 def test_an_interrupt_right_after_the_hand_over_leaves_no_thread(
