@@ -21,7 +21,7 @@ def test_the_sections_are_registered() -> None:
 
 
 def test_without_peers_the_schedule_rows_are_ours_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(schedule_peers, "available", lambda: [])
+    monkeypatch.setattr(schedule_peers, "available", list)
     monkeypatch.setattr(explore_bench, "_EXPLORED", 40)
     rows = explore_bench._schedule_rows(1)
     pooled, own, *finer = rows
