@@ -9,13 +9,14 @@ reports medians and their ratio next to the goal. A benchmark module has a
 from __future__ import annotations
 
 import importlib
+import json
 import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pytest_concurrency import _realtime
 
@@ -57,6 +58,21 @@ def median_of(samples: list[float]) -> float:
     if not samples:
         raise ValueError("samples must not be empty")
     return statistics.median(samples)
+
+
+def child_report(command: list[str], what: str, timeout: float) -> dict[str, Any]:
+    """Run a benchmark's child process; the JSON object on the last line it printed.
+
+    A child that fails, or prints no such line, is a RuntimeError naming
+    ``what`` with the last lines it wrote.
+    """
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{what} failed: {' | '.join(tail)}")
+    report: dict[str, Any] = json.loads(lines[-1])
+    return report
 
 
 def repeat(measure: Callable[[], float], repeats: int) -> list[float]:

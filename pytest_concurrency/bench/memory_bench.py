@@ -21,12 +21,11 @@ figure after 1,000 (the allocator's own noise). Peak RSS is ``ru_maxrss``
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
 
-from pytest_concurrency.bench import Measurement
+from pytest_concurrency.bench import Measurement, child_report
 from pytest_concurrency.demo.zoo import single_flight
 from pytest_concurrency.world.api import checkpoint, explore
 
@@ -89,13 +88,7 @@ def child(name: str, schedules: int) -> dict[str, object]:
 def measure(name: str, schedules: int) -> dict[str, object]:
     """One fresh child process exploring ``name`` for ``schedules`` schedules."""
     command = [sys.executable, "-m", _MODULE, name, str(schedules)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"memory child {name} {schedules} failed: {' | '.join(tail)}")
-    report: dict[str, object] = json.loads(lines[-1])
-    return report
+    return child_report(command, f"memory child {name} {schedules}", DEADLINE)
 
 
 def run(repeats: int) -> list[Measurement]:

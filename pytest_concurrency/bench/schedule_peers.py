@@ -27,12 +27,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 from pytest_concurrency import _realtime
+from pytest_concurrency.bench import child_report
 from pytest_concurrency.bench.dpor_bench import peer_launcher
 from pytest_concurrency.demo.zoo import single_flight
 
@@ -158,12 +158,7 @@ def _frontrun_ms(config: Configuration) -> float:
         config.strategy,
         str(config.schedules),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"frontrun {config.strategy} failed: {' | '.join(tail)}")
-    return float(json.loads(lines[-1])["ms"])
+    return float(child_report(command, f"frontrun {config.strategy}", DEADLINE)["ms"])
 
 
 def available() -> list[tuple[Configuration, str]]:

@@ -332,8 +332,22 @@ def test_an_unjoined_thread_is_alive_until_it_ends_and_joinable_from_outside(pat
     _carried([t.native_id for t in late if t.native_id is not None], path)
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 13), reason="3.10-3.12 keep a thread's end in a lock")
-def test_the_tstate_lock_is_held_while_running_and_dropped_after(path: str) -> None:
+def _end_signal(thread: threading.Thread) -> tuple[bool, bool]:
+    """What this version's ``join`` waits on: (it names the thread, it says the thread ended).
+
+    3.10-3.12: the ``_tstate_lock`` (held while running, dropped once joined or
+    seen dead, with ``_is_stopped`` set); 3.13: the ``_ThreadHandle`` (made for
+    the thread's ident, done at its end).
+    """
+    if sys.version_info >= (3, 13):
+        handle = thread._handle  # type: ignore[attr-defined]
+        return handle.ident == thread.ident, handle.is_done()
+    lock = thread._tstate_lock  # type: ignore[attr-defined]
+    stopped: bool = thread._is_stopped  # type: ignore[attr-defined]
+    return lock is None or lock.locked(), stopped and lock is None
+
+
+def test_the_versions_own_end_signal_is_set_while_running_and_after(path: str) -> None:
     during: list[tuple[bool, bool]] = []
     started: list[threading.Thread] = []
 
@@ -342,8 +356,7 @@ def test_the_tstate_lock_is_held_while_running_and_dropped_after(path: str) -> N
         thread = threading.Thread(target=stop.wait)
         thread.start()
         started.append(thread)
-        lock = thread._tstate_lock  # type: ignore[attr-defined]
-        during.append((lock is not None and lock.locked(), thread._is_stopped))  # type: ignore[attr-defined]
+        during.append(_end_signal(thread))
         stop.set()
         thread.join()
 
@@ -351,30 +364,8 @@ def test_the_tstate_lock_is_held_while_running_and_dropped_after(path: str) -> N
     assert during == [(True, False)] * RUNS
     for thread in started:
         assert not thread.is_alive()
-        assert thread._tstate_lock is None and thread._is_stopped  # type: ignore[attr-defined]
-    _carried([t.native_id for t in started if t.native_id is not None], path)
-
-
-@pytest.mark.skipif(sys.version_info < (3, 13), reason="3.13 keeps a thread's end in a handle")
-def test_the_thread_handle_names_the_thread_and_is_done_after(path: str) -> None:
-    during: list[tuple[bool, bool]] = []
-    started: list[threading.Thread] = []
-
-    def scenario() -> None:
-        stop = threading.Event()
-        thread = threading.Thread(target=stop.wait)
-        thread.start()
-        started.append(thread)
-        handle = thread._handle  # type: ignore[attr-defined]
-        during.append((handle.ident == thread.ident, handle.is_done()))
-        stop.set()
-        thread.join()
-
-    explore(scenario, strategy="random", seed=10, runs=RUNS)
-    assert during == [(True, False)] * RUNS
-    for thread in started:
-        assert thread._handle.is_done() and not thread.is_alive()  # type: ignore[attr-defined]
-        thread._handle.join(0)  # type: ignore[attr-defined]
+        assert _end_signal(thread) == (True, True)
+        thread.join(0)
     _carried([t.native_id for t in started if t.native_id is not None], path)
 
 
@@ -400,6 +391,36 @@ def test_the_pool_is_bounded_invisible_and_joined_at_the_end_of_its_scope() -> N
         assert set(threading.enumerate()) == listed_before
         assert _thread._count() > raw_before  # type: ignore[attr-defined]
     assert _settled_raw_count(raw_before) == raw_before, "a pooled OS thread outlived its scope"
+
+
+def test_parked_carriers_never_keep_the_interpreter_alive() -> None:
+    """A process that exits with its pool still open (never closed) exits at once."""
+    import subprocess
+    import textwrap
+
+    program = textwrap.dedent(
+        """
+        import threading
+        from pytest_concurrency.world import workers
+        from pytest_concurrency.world.api import explore
+
+        def scenario():
+            thread = threading.Thread(target=lambda: None)
+            thread.start()
+            thread.join()
+
+        scope = workers.scope()
+        pool = scope.__enter__()  # never exited: its carriers stay parked
+        explore(scenario, strategy="random", seed=1, runs=5)
+        assert pool.idle >= 2
+        print("explored")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "explored"
 
 
 def test_memory_stays_flat_when_carriers_retire_on_every_run() -> None:
