@@ -99,5 +99,5 @@ def test_the_memory_rows_compare_long_with_short(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(memory_bench, "measure", fake)
     cache, distinct = memory_bench.run(1)
-    assert cache.met is True and cache.baseline == 20_000
-    assert distinct.met is False and "estimated" in distinct.name
+    assert cache.met is True and cache.baseline == 20_000 / 1024
+    assert distinct.met is False and "estimated" in distinct.name and "+2,000 KB" in distinct.name

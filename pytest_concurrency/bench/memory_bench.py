@@ -24,6 +24,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from pytest_concurrency.bench import Measurement, child_report
 from pytest_concurrency.demo.zoo import single_flight
@@ -85,7 +86,7 @@ def child(name: str, schedules: int) -> dict[str, object]:
     }
 
 
-def measure(name: str, schedules: int) -> dict[str, object]:
+def measure(name: str, schedules: int) -> dict[str, Any]:
     """One fresh child process exploring ``name`` for ``schedules`` schedules."""
     command = [sys.executable, "-m", _MODULE, name, str(schedules)]
     return child_report(command, f"memory child {name} {schedules}", DEADLINE)
@@ -97,16 +98,16 @@ def run(repeats: int) -> list[Measurement]:
     for name, (_, _, what) in SCENARIOS.items():
         short = measure(name, SHORT)
         long = measure(name, LONG)
-        short_kb, long_kb = float(str(short["peak_kb"])), float(str(long["peak_kb"]))
+        short_kb, long_kb = int(short["peak_kb"]), int(long["peak_kb"])
         exact = "exact" if long["distinct_exact"] else "estimated"
         rows.append(
             Measurement(
                 f"peak RSS after {LONG:,} schedules vs after {SHORT:,}, {what}; "
-                f"{long['distinct']} distinct ({exact})",
-                long_kb,
-                "KB",
-                baseline=short_kb,
-                goal=f"<= {TOLERANCE_KB} KB more",
+                f"{long['distinct']} distinct ({exact}); {long_kb - short_kb:+,} KB",
+                long_kb / 1024,
+                "MB",
+                baseline=short_kb / 1024,
+                goal=f"<= {TOLERANCE_KB:,} KB more",
                 met=long_kb <= short_kb + TOLERANCE_KB,
             )
         )
