@@ -1,9 +1,9 @@
 """Bench section: what a schedule and a handoff cost, against peers, and exhaustive DFS.
 
 - per-schedule cost of the 3-thread single-flight (three callers of a
-  double-checked per-key cache, the fixed twin from the zoo) with ``explore``'s
-  defaults (pct, a point at every synchronization), as ``explore`` reports it
-  (elapsed over schedules). Against, in the same run, the peers of
+  double-checked per-key cache, the fixed twin from the zoo) under pct at
+  sync granularity (a point at every synchronization, nothing traced), as
+  ``explore`` reports it (elapsed over schedules). Against, in the same run, the peers of
   :mod:`.schedule_peers` when installed: goal at least 10 times below the
   best peer at its defaults. The same scenario with fresh OS threads
   (``PYTEST_CONCURRENCY_FRESH_THREADS=1``) shows what the thread pool saves;
@@ -55,7 +55,7 @@ def schedule_times_ms(scenario: Callable[[], object], schedules: int = _SCHEDULE
     Shared by every per-schedule benchmark (threads here, asyncio in ``aio_bench``).
     """
     strategy = make_strategy("pct", seed=1, depth=3, preemption_bound=2)
-    settings = ExploreOptions.create().run_settings()
+    settings = ExploreOptions.create(strategy="pct", granularity="sync").run_settings()
     times = []
     with workers.scope():  # as explore() does: the runs share parked OS threads
         for _ in range(schedules):
@@ -84,7 +84,11 @@ def _fresh_threads(fresh: bool) -> Iterator[None]:
 
 
 def explored_ms(*, fresh: bool = False, schedules: int = _EXPLORED, **options: Any) -> float:
-    """Milliseconds per schedule of ``explore`` on the fixed 3-caller cache, as it reports them."""
+    """Milliseconds per schedule of ``explore`` on the fixed 3-caller cache, as it reports them.
+
+    pct, at sync granularity unless ``options`` name another one.
+    """
+    options.setdefault("granularity", "sync")
     with _fresh_threads(fresh):
         result = explore(single_flight.fixed, strategy="pct", seed=1, runs=schedules, **options)
     return result.elapsed / result.schedules_run * 1000
@@ -122,7 +126,8 @@ def _controlled_handoff_us() -> float:
             thread.join()
         elapsed.append(_realtime.perf_counter() - started)
 
-    settings = ExploreOptions.create(max_steps=_HANDOFFS * 2).run_settings()
+    # sync granularity: the checkpoints are the only points, nothing is traced
+    settings = ExploreOptions.create(granularity="sync", max_steps=_HANDOFFS * 2).run_settings()
     outcome = run_schedule(scenario, _RoundRobin(), settings)
     assert outcome.failure is None, outcome.failure.summary
     return elapsed[0] / _HANDOFFS * 1e6
@@ -185,7 +190,7 @@ def _schedule_rows(repeats: int) -> list[Measurement]:
     mine = median_of(ours)
     rows = [
         Measurement(
-            "per schedule, 3-caller single-flight, explore() defaults (pct, sync points), "
+            "per schedule, 3-caller single-flight, pct at sync granularity, "
             "pooled OS threads vs fresh ones",
             mine,
             "ms",

@@ -6,7 +6,7 @@ fresh child process (``python -m pytest_concurrency.bench.memory_bench
 SCENARIO SCHEDULES`` prints one JSON line), so nothing else this process did
 counts. Two scenarios:
 
-- the 3-caller double-checked cache under pct (``explore``'s defaults): few
+- the 3-caller double-checked cache under pct at sync granularity: few
   distinct schedules, the common case;
 - three threads taking five explicit scheduling points each under random:
   nearly every schedule differs from every other, which is what made an
