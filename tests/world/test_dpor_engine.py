@@ -5,12 +5,14 @@ scenarios keep all shared state behind the synchronisation operations the
 engine sees (locks, semaphores, events, queues, thread ends), which is what a
 reduction at synchronisation granularity may assume; each records an outcome
 that depends on the order of those operations. Soundness is checked against
-exhaustive DFS within two preemptions (unbounded DFS does not finish on three
-threads): every outcome it reaches, the unbounded reduction reaches too.
+exhaustive DFS within one preemption, or two with ``PYTEST_CONCURRENCY_SLOW=1``
+(thousands of schedules; unbounded DFS does not finish on three threads): every
+outcome it reaches, the unbounded reduction reaches too.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -24,13 +26,16 @@ from pytest_concurrency.world.strategies import DFSStrategy, ExplorationStrategy
 
 Outcomes = list[object]
 
+#: the preemption bound of the exhaustive search the reduction is held against
+REFERENCE_BOUND = 2 if os.environ.get("PYTEST_CONCURRENCY_SLOW") else 1
+
 
 def _explore(
     make: Callable[[Outcomes], Callable[[], None]], strategy: ExplorationStrategy, limit: int
 ) -> tuple[set[object], int, list[str]]:
     outcomes: Outcomes = []
     scenario = make(outcomes)
-    settings = ExploreOptions.create().run_settings(scenario)
+    settings = ExploreOptions.create(granularity="sync").run_settings(scenario)
     runs = 0
     failures: list[str] = []
     while runs < limit and strategy.begin_run():
@@ -163,7 +168,7 @@ def test_reaches_every_outcome_bounded_dfs_reaches(
     make: Callable[[Outcomes], Callable[[], None]],
 ) -> None:
     reduced, reduced_runs, _ = _explore(make, DPORStrategy(None), 5000)
-    full, full_runs, _ = _explore(make, DFSStrategy(2), 20_000)
+    full, full_runs, _ = _explore(make, DFSStrategy(REFERENCE_BOUND), 20_000)
     assert full <= reduced, f"missed {full - reduced}"
     assert reduced_runs <= full_runs
 
@@ -221,7 +226,7 @@ def test_a_bound_that_prunes_is_not_exhausted() -> None:
     strategy = DPORStrategy(0)
     outcomes: Outcomes = []
     scenario = locked_appends(outcomes)
-    settings = ExploreOptions.create().run_settings(scenario)
+    settings = ExploreOptions.create(granularity="sync").run_settings(scenario)
     while strategy.begin_run():
         result = run_schedule(scenario, strategy, settings)
         strategy.end_run(len(result.choices))
