@@ -25,11 +25,20 @@ failure's explanation), each distinct pair once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from pytest_concurrency.world.dpor import EVERYTHING, UNKNOWN, DPORStrategy, Key, ordered
+from pytest_concurrency.world.dpor import DPORStrategy, ordered
 from pytest_concurrency.world.events import WRITE
+from pytest_concurrency.world.locations import (
+    EVERYTHING,
+    ITEMS,
+    Key,
+    LocationIndex,
+    conflict,
+    is_item,
+    is_memory,
+)
 from pytest_concurrency.world.memory import MemoryAccess, describe
 from pytest_concurrency.world.scheduler import ThreadRecord
 from pytest_concurrency.world.strategies import ReplayStrategy
@@ -44,10 +53,12 @@ class Access:
     thread: str
     #: "read" or "write"
     access: str
-    #: the location: ``Counter.value``, ``dict[items]``, ``module.x``
+    #: the location: ``Counter.value``, ``dict['k']``, ``dict[items]``, ``module.x``
     what: str
     file: str
     line: int
+    #: for one item of a container (``dict['k']``), all of its items (``dict[items]``)
+    scope: str = ""
 
     @property
     def where(self) -> str:
@@ -74,6 +85,11 @@ class Conflict:
     def what(self) -> str:
         return self.first.what
 
+    def marked(self, benign: Collection[str]) -> bool:
+        """Is this conflict's location in ``benign`` (by its name, or its container's)?"""
+        names = {self.first.what, self.second.what, self.first.scope, self.second.scope}
+        return any(name in benign for name in names if name)
+
     def __str__(self) -> str:
         return (
             f"{self.kind} conflict on {self.what}: {self.first.thread} at {self.first.where} "
@@ -81,8 +97,8 @@ class Conflict:
         )
 
 
-#: one memory access of an event: (key, mode, location name, "file:line")
-_Noted = tuple[Key, str, str, str]
+#: one memory access of an event: (key, mode, location name, container-wide name, "file:line")
+_Noted = tuple[Key, str, str, str, str]
 
 
 class ExplainingReplay(DPORStrategy):
@@ -128,8 +144,14 @@ class ExplainingReplay(DPORStrategy):
     def _note(self, access: MemoryAccess) -> list[_Noted]:
         keys = self._memory_keys(access)
         return [
-            (key, mode, describe(obj, name), access.where)
-            for (key, mode), (obj, name, _m) in zip(keys, access.accesses, strict=True)
+            (
+                key,
+                mode,
+                describe(obj, part),
+                describe(obj, ITEMS) if is_item(part) else "",
+                access.where,
+            )
+            for (key, mode), (obj, part, _m) in zip(keys, access.accesses, strict=True)
         ]
 
     def conflicts(self) -> tuple[Conflict, ...]:
@@ -141,8 +163,8 @@ class ExplainingReplay(DPORStrategy):
         threads = max(threads, 1 + max(self._creator, default=0))
         clocks: list[list[int]] = []
         thread_clock: dict[int, list[int]] = {}
-        #: key -> (thread, mode) -> the latest event that touched it so (as the reduction keeps)
-        touched: dict[Key, dict[tuple[int, str], int]] = {}
+        #: the latest event that touched each location so (as the reduction keeps)
+        touched = LocationIndex()
         found: dict[Conflict, None] = {}
         for j, event in enumerate(events):
             me = event.thread
@@ -153,16 +175,20 @@ class ExplainingReplay(DPORStrategy):
             before = clock
             clock = list(clock)
             for key, mode in event.accesses:
-                for i, earlier_mode in self._earlier(touched, key):
-                    other = events[i].thread
+                for other_key, (other, earlier_mode), i in touched.earlier(key):
                     if other == me:
                         continue
                     known = clocks[i]
                     # the same test as the reduction's: i is not ordered before j's thread
                     unordered = known[other] > before[other]
-                    if unordered and self._is_memory(key) and WRITE in (mode, earlier_mode):
+                    if (
+                        unordered
+                        and self._is_memory(key)
+                        and self._is_memory(other_key)
+                        and WRITE in (mode, earlier_mode)
+                    ):
                         self._record(found, i, j, key)
-                    if key is EVERYTHING or ordered(earlier_mode, mode):
+                    if EVERYTHING in (key, other_key) or ordered(earlier_mode, mode):
                         for t in range(threads):
                             if known[t] > clock[t]:
                                 clock[t] = known[t]
@@ -170,27 +196,12 @@ class ExplainingReplay(DPORStrategy):
             clocks.append(clock)
             thread_clock[me] = clock
             for key, mode in event.accesses:
-                touched.setdefault(key, {})[(me, mode)] = j
+                touched.record(key, me, mode, j)
         return tuple(found)
 
     @staticmethod
     def _is_memory(key: Key) -> bool:
-        return key is not EVERYTHING and isinstance(key[0], str) and key[0][:1] in ("#", UNKNOWN)
-
-    @staticmethod
-    def _earlier(touched: dict[Key, dict[tuple[int, str], int]], key: Key) -> list[tuple[int, str]]:
-        """(event, mode) of the latest earlier accesses that may touch what ``key`` names."""
-        if key is EVERYTHING:
-            keys = list(touched)
-        elif key[0] == UNKNOWN:
-            keys = [other for other in touched if other is EVERYTHING or other[1] == key[1]]
-        else:
-            keys = [key, EVERYTHING, (UNKNOWN, key[1])]
-        return [
-            (index, mode)
-            for other in keys
-            for (_thread, mode), index in touched.get(other, {}).items()
-        ]
+        return key is not EVERYTHING and is_memory(key)
 
     def _record(self, found: dict[Conflict, None], i: int, j: int, key: Key) -> None:
         for first in self._accesses(i, key):
@@ -202,10 +213,10 @@ class ExplainingReplay(DPORStrategy):
 
     def _accesses(self, index: int, key: Key) -> list[_Noted]:
         noted = self._noted[index] if index < len(self._noted) else []
-        return [item for item in noted if item[0] == key or UNKNOWN in (item[0][0], key[0])]
+        return [item for item in noted if conflict(item[0], key)]
 
     def _access(self, index: int, noted: _Noted) -> Access:
-        _key, mode, what, where = noted
+        _key, mode, what, scope, where = noted
         file, _, line = where.rpartition(":")
         thread = self._names.get(self._events[index].thread, f"T{self._events[index].thread}")
         return Access(
@@ -214,6 +225,7 @@ class ExplainingReplay(DPORStrategy):
             what,
             file,
             int(line) if line.isdigit() else 0,
+            scope,
         )
 
 

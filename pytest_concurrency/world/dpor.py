@@ -43,17 +43,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WRITE
-from pytest_concurrency.world.memory import STATE, MemoryAccess
+from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WAIT, WRITE
+from pytest_concurrency.world.locations import (
+    EVERYTHING,
+    UNKNOWN,
+    Key,
+    LocationIndex,
+    conflict,
+    conflict_across_runs,
+    is_memory,
+)
+from pytest_concurrency.world.memory import MemoryAccess
 from pytest_concurrency.world.primitives import Primitive
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
 from pytest_concurrency.world.strategies import ExplorationStrategy
 
-#: a run-stable identity of what an access touches: ("Lock", 3), ("thread", 2), ...
-Key = tuple[str, object]
+__all__ = [
+    "EVERYTHING",
+    "UNKNOWN",
+    "DPORStrategy",
+    "Key",
+    "conflict",
+    "dependent",
+    "ordered",
+    "races",
+    "resource_key",
+]
 
-#: pairs (earlier, later) that are ordered by happens-before when they touch one object
+#: modes that only look: two of them on one object are neither ordered nor a race
 _READS = frozenset({READ, TRY, JOINED})
+#: modes that change nothing: two of them on one object commute (for sleep sets)
+_LOOKS = _READS | {WAIT}
 #: pairs (earlier, later) whose reversal is a different interleaving worth running
 _RACES = frozenset(
     {
@@ -75,16 +95,22 @@ _RACES = frozenset(
         (RELEASE, WRITE),
         (WRITE, TRY),
         (TRY, WRITE),
+        # a wait saw the lock taken (the thread still running): run first, it would not wait
+        (ACQUIRE, WAIT),
+        (WRITE, WAIT),
     }
 )
-
-#: the key of an event that may touch anything
-EVERYTHING: Key = ("*", None)
 
 #: operations that touch nothing another thread can see (at sync granularity)
 _LOCAL_OPS = frozenset({"begin", "start", "sleep"})
 #: operations that only look
 _READ_OPS = frozenset({"locked", "is_set", "empty", "qsize", "is_alive", "full"})
+
+#: what an event did: (location, mode) pairs
+Accesses = list[tuple[Key, str]]
+#: a thread's next event as run from some node: its accesses, and the memory objects
+#: numbered before it (see :func:`~.locations.conflict_across_runs`)
+Sleeper = tuple[tuple[tuple[Key, str], ...], int]
 
 
 def resource_key(resource: object) -> Key:
@@ -97,21 +123,17 @@ def resource_key(resource: object) -> Key:
     return EVERYTHING
 
 
-#: the object part of a memory key whose object is not known: it meets every object
-UNKNOWN = "?"
-
-
-def conflict(first: Key, second: Key) -> bool:
-    """Could accesses to these two locations touch the same memory?"""
-    if first == second or first is EVERYTHING or second is EVERYTHING:
-        return True
-    if first[0] == second[0] and STATE in (first[1], second[1]):
-        return True  # untraced code ran on the object: any of its state
-    return first[1] == second[1] and UNKNOWN in (first[0], second[0])
-
-
 def ordered(earlier: str, later: str) -> bool:
-    """True when two accesses to one object are ordered by happens-before."""
+    """True when two accesses to one object are ordered by happens-before.
+
+    A wait comes after the change that made the thread wait (it saw the lock
+    held) -- a race, like a failed try -- but orders nothing after it:
+    waiting changed nothing, the step after the wake-up makes the access.
+    """
+    if later == WAIT:
+        return earlier not in _LOOKS
+    if earlier == WAIT:
+        return False
     return not (earlier in _READS and later in _READS)
 
 
@@ -120,12 +142,43 @@ def races(earlier: str, later: str) -> bool:
     return (earlier, later) in _RACES
 
 
+def dependent(
+    accesses: Iterable[tuple[Key, str]],
+    live: Iterable[tuple[Key, str]],
+    recorded: Iterable[tuple[Key, str]] = (),
+    base: int = 0,
+) -> bool:
+    """Could an event with ``accesses`` change what a sleeping thread's next event does?
+
+    That next event is given as ``live`` accesses (keyed in this run) and
+    ``recorded`` ones (keyed by the run that ran it, see
+    :func:`~.locations.conflict_across_runs`). Two events are independent when
+    every pair of their accesses touches different locations or only reads:
+    then running them in either order reaches the same state, and a thread
+    asleep over one stays asleep.
+    """
+    for key, mode in accesses:
+        for other, other_mode in live:
+            if key is EVERYTHING or other is EVERYTHING:
+                return True
+            if (mode not in _LOOKS or other_mode not in _LOOKS) and conflict(key, other):
+                return True
+        for other, other_mode in recorded:
+            if key is EVERYTHING or other is EVERYTHING:
+                return True
+            if (mode not in _LOOKS or other_mode not in _LOOKS) and conflict_across_runs(
+                key, other, base
+            ):
+                return True
+    return False
+
+
 class _Event:
     """One thread running from one scheduling point to its next."""
 
     __slots__ = ("accesses", "thread")
 
-    def __init__(self, thread: int, accesses: list[tuple[Key, str]]) -> None:
+    def __init__(self, thread: int, accesses: Accesses) -> None:
         self.thread = thread
         self.accesses = accesses
 
@@ -133,29 +186,32 @@ class _Event:
 class _Node:
     """The state before one event: who could run, who ran, what is left to try."""
 
-    __slots__ = ("backtrack", "chosen", "current", "done", "enabled", "pending", "sleep")
+    __slots__ = (
+        "backtrack",
+        "base",
+        "chosen",
+        "current",
+        "done",
+        "enabled",
+        "explored",
+        "sleep",
+    )
 
     def __init__(
-        self,
-        enabled: tuple[int, ...],
-        pending: dict[int, tuple[Key, ...]],
-        current: int,
-        sleep: dict[int, tuple[Key, ...]],
+        self, enabled: tuple[int, ...], current: int, sleep: dict[int, Sleeper], base: int
     ) -> None:
         self.enabled = enabled
-        #: what each enabled thread's next event starts on (for sleep sets)
-        self.pending = pending
         #: the thread that was running and could go on (-1: none), for preemption counts
         self.current = current
+        #: threads whose next event from here is covered already, with that event
         self.sleep = sleep
+        #: memory objects numbered before this node's event (the same in every run through it)
+        self.base = base
         self.chosen = -1
         self.done: set[int] = set()
         self.backtrack: set[int] = set()
-
-
-def _touches(accesses: Iterable[tuple[Key, str]], keys: tuple[Key, ...]) -> bool:
-    """Could an event with ``accesses`` change what a thread about to act on ``keys`` does?"""
-    return any(conflict(touched, key) for touched, _mode in accesses for key in keys)
+        #: the event each done thread ran from here, recorded when its run ended
+        self.explored: dict[int, Sleeper] = {}
 
 
 class DPORStrategy(ExplorationStrategy):
@@ -178,8 +234,6 @@ class DPORStrategy(ExplorationStrategy):
         self._started = False
         #: thread index -> index of the event during which it was created
         self._creator: dict[int, int] = {}
-        self._finished: set[int] = set()
-        self._preemptions = 0
         #: id() of each memory object seen in this run -> its number (order of first sight)
         self._numbers: dict[int, int] = {}
         #: the objects numbered, kept alive so that no id is reused within the run
@@ -202,8 +256,6 @@ class DPORStrategy(ExplorationStrategy):
         self._numbers = {}
         self._numbered = []
         self._creator = {}
-        self._finished = set()
-        self._preemptions = 0
         self._redundant = False
         self.racing = set()
         if not self._started:
@@ -230,7 +282,13 @@ class DPORStrategy(ExplorationStrategy):
         self.runs += 1
         if self._redundant:
             self.redundant_runs += 1
-        del self._nodes[len(self._events) :]
+        events = self._events
+        nodes = self._nodes
+        del nodes[len(events) :]
+        for position in range(max(self._target, 0), len(nodes)):
+            node = nodes[position]
+            event = events[position]
+            node.explored[event.thread] = (tuple(event.accesses), node.base)
         self._find_races()
 
     @property
@@ -296,13 +354,13 @@ class DPORStrategy(ExplorationStrategy):
             node.chosen = chosen.index
             node.done.add(chosen.index)
             node.backtrack.add(chosen.index)
-            if chosen.index in node.sleep:
-                self._redundant = True
         elif node.chosen != chosen.index:
             raise ScheduleMismatch(
                 f"replaying a schedule ran another thread at step {position + 1}",
                 nondeterministic=True,
             )
+        if chosen.index in node.sleep:
+            self._redundant = True
         pending = chosen.pending
         accesses = [] if pending is None else self._default_accesses(*pending)
         self._events.append(_Event(chosen.index, accesses))
@@ -315,7 +373,7 @@ class DPORStrategy(ExplorationStrategy):
         if not self._events:
             return
         event = self._events[-1]
-        key = self._key(resource)
+        key = resource_key(resource)
         accesses = [access for access in event.accesses if access[0] != key]
         if mode is not None:
             accesses.append((key, mode))
@@ -343,20 +401,16 @@ class DPORStrategy(ExplorationStrategy):
             self._numbered.append(obj)
         return number
 
-    def _key(self, resource: object) -> Key:
-        return resource_key(resource)
-
-    def _memory_keys(self, access: MemoryAccess) -> list[tuple[Key, str]]:
-        self.memory_accesses += len(access.accesses)
-        found: list[tuple[Key, str]] = []
-        for obj, name, mode in access.accesses:
-            if obj is None:
-                found.append(((UNKNOWN, name), mode))
-            else:
-                found.append(((f"#{self._number(obj)}", name), mode))
+    def _memory_keys(self, access: MemoryAccess) -> Accesses:
+        touched = access.settle()
+        self.memory_accesses += len(touched)
+        found: Accesses = []
+        for obj, part, mode in touched:
+            owner: object = UNKNOWN if obj is None else self._number(obj)
+            found.append(((owner, part), mode))
         return found
 
-    def _default_accesses(self, op: str, resource: object) -> list[tuple[Key, str]]:
+    def _default_accesses(self, op: str, resource: object) -> Accesses:
         """What an event does when no primitive says: judged by the operation at its start."""
         if isinstance(resource, MemoryAccess):
             return self._memory_keys(resource)
@@ -365,23 +419,17 @@ class DPORStrategy(ExplorationStrategy):
         key = resource_key(resource)
         return [(key, READ if op in _READ_OPS and key is not EVERYTHING else WRITE)]
 
-    def _pending_keys(self, record: ThreadRecord) -> tuple[Key, ...]:
-        pending = record.pending
-        if pending is None:
-            return ()
-        return tuple(key for key, _mode in self._default_accesses(*pending))
-
     # -- nodes -----------------------------------------------------------------------------------
 
     def _node_at(
         self, position: int, enabled: list[ThreadRecord], current: ThreadRecord | None
     ) -> _Node:
-        indices = tuple(record.index for record in enabled)
-        # numbered in the same order in every run, so keys stay comparable across runs
-        pending = {record.index: self._pending_keys(record) for record in enabled}
-        if position < len(self._nodes):
-            node = self._nodes[position]
-            if node.enabled != indices:
+        nodes = self._nodes
+        if position < len(nodes):
+            node = nodes[position]
+            if len(node.enabled) != len(enabled) or any(
+                index != record.index for index, record in zip(node.enabled, enabled, strict=True)
+            ):
                 raise ScheduleMismatch(
                     f"replaying the same choices gave different enabled threads at step "
                     f"{position + 1}",
@@ -391,28 +439,59 @@ class DPORStrategy(ExplorationStrategy):
                 node.current = current.index
             return node
         node = _Node(
-            indices, pending, -1 if current is None else current.index, self._sleep(position)
+            tuple(record.index for record in enabled),
+            -1 if current is None else current.index,
+            self._sleep(position, enabled),
+            len(self._numbered),
         )
-        self._nodes.append(node)
+        nodes.append(node)
         return node
 
-    def _sleep(self, position: int) -> dict[int, tuple[Key, ...]]:
-        """The sleep set at a new node: the parent's sleepers and done siblings not woken."""
+    def _sleep(self, position: int, enabled: list[ThreadRecord]) -> dict[int, Sleeper]:
+        """The sleep set at a new node: the parent's sleepers and done siblings not woken.
+
+        A thread stays asleep while the events run since it was put to sleep
+        are independent of the event it would run: the one it ran from the
+        node where it fell asleep, recorded then. Its memory accesses are
+        judged on the objects it is about to touch in this run (it is parked
+        at that access), the rest as recorded.
+        """
         if position == 0:
             return {}
         parent = self._nodes[position - 1]
         event = self._events[position - 1]
-        asleep: dict[int, tuple[Key, ...]] = {}
         candidates = dict(parent.sleep)
         for index in parent.done:
-            if index != parent.chosen:
-                candidates[index] = parent.pending[index]
-        for index, keys in candidates.items():
+            if index != parent.chosen and index in parent.explored:
+                candidates[index] = parent.explored[index]
+        records = {record.index: record for record in enabled}
+        asleep: dict[int, Sleeper] = {}
+        for index, sleeper in candidates.items():
             if index == parent.chosen:
                 continue
-            if not _touches(event.accesses, keys):
-                asleep[index] = keys
+            recorded, base = sleeper
+            live: Accesses = []
+            record = records.get(index)
+            pending = None if record is None else record.pending
+            if pending is not None and isinstance(pending[1], MemoryAccess):
+                live = self._live_keys(pending[1])
+                recorded = tuple(access for access in recorded if not is_memory(access[0]))
+            if not dependent(event.accesses, live, recorded, base):
+                asleep[index] = sleeper
         return asleep
+
+    def _live_keys(self, access: MemoryAccess) -> Accesses:
+        """The keys of an access not made yet, in this run's numbering, numbering nothing new.
+
+        An object this run has not numbered was touched by no event yet: it
+        gets the owner -1, which no event's key has.
+        """
+        numbers = self._numbers
+        found: Accesses = []
+        for obj, part, mode in access.predict():
+            owner: object = UNKNOWN if obj is None else numbers.get(id(obj), -1)
+            found.append(((owner, part), mode))
+        return found
 
     def _free_choice(self, node: _Node) -> int:
         awake = [index for index in node.enabled if index not in node.sleep]
@@ -426,18 +505,14 @@ class DPORStrategy(ExplorationStrategy):
     # -- races -----------------------------------------------------------------------------------
 
     def _find_races(self) -> None:
+        """Happens-before by vector clocks over the run; every race asks for its reversal."""
         events = self._events
         threads = 1 + max((event.thread for event in events), default=0)
         threads = max(threads, 1 + max(self._creator, default=0))
         clocks: list[list[int]] = []
         thread_clock: dict[int, list[int]] = {}
-        #: key -> (thread, mode) -> index of the latest such event
-        latest: dict[Key, dict[tuple[int, str], int]] = {}
-        last_of_thread: dict[int, int] = {}
-        #: location name -> the keys seen with it (an unknown object meets them all)
-        by_name: dict[object, set[Key]] = {}
-        #: object part -> the keys seen with it (untraced code on an object meets them all)
-        by_owner: dict[object, set[Key]] = {}
+        index = LocationIndex()
+        reversals: list[tuple[int, int]] = []
         for j, event in enumerate(events):
             me = event.thread
             clock = thread_clock.get(me)
@@ -446,14 +521,12 @@ class DPORStrategy(ExplorationStrategy):
                 clock = list(clocks[creator]) if creator is not None else [0] * threads
             before = clock
             clock = list(clock)
-            found: list[int] = []
+            found: set[int] = set()
             for key, mode in event.accesses:
-                for (other, earlier_mode), i in self._conflicting(
-                    latest, last_of_thread, key, by_name, by_owner
-                ):
+                for other_key, (other, earlier_mode), i in index.earlier(key):
                     if other == me:
                         continue
-                    if key is EVERYTHING or earlier_mode == "*":
+                    if key is EVERYTHING or other_key is EVERYTHING:
                         hb, race = True, True
                     else:
                         hb = ordered(earlier_mode, mode)
@@ -462,8 +535,8 @@ class DPORStrategy(ExplorationStrategy):
                         continue
                     known = clocks[i]
                     if race and known[other] > before[other]:
-                        found.append(i)
-                        if key[0] != "*" and str(key[0])[:1] in ("#", UNKNOWN):
+                        found.add(i)
+                        if key is not EVERYTHING and is_memory(key) and is_memory(other_key):
                             self.racing.add(key[1])  # a data race, even if the run passes
                     for t in range(threads):
                         if known[t] > clock[t]:
@@ -471,37 +544,11 @@ class DPORStrategy(ExplorationStrategy):
             clock[me] = j + 1
             clocks.append(clock)
             thread_clock[me] = clock
-            last_of_thread[me] = j
             for key, mode in event.accesses:
-                latest.setdefault(key, {})[(me, mode)] = j
-                if key is not EVERYTHING:
-                    by_name.setdefault(key[1], set()).add(key)
-                    by_owner.setdefault(key[0], set()).add(key)
-            for i in found:
-                self._reverse(i, j, clocks)
-
-    @staticmethod
-    def _conflicting(
-        latest: dict[Key, dict[tuple[int, str], int]],
-        last_of_thread: dict[int, int],
-        key: Key,
-        by_name: dict[object, set[Key]],
-        by_owner: dict[object, set[Key]],
-    ) -> list[tuple[tuple[int, str], int]]:
-        if key is EVERYTHING:
-            return [((thread, "*"), index) for thread, index in last_of_thread.items()]
-        if key[0] == UNKNOWN:
-            found = [item for other in by_name.get(key[1], ()) for item in latest[other].items()]
-        elif key[1] == STATE:  # every location of that object
-            found = [item for other in by_owner.get(key[0], ()) for item in latest[other].items()]
-        else:
-            found = list(latest.get(key, {}).items())
-            found.extend(latest.get((UNKNOWN, key[1]), {}).items())
-            found.extend(latest.get((key[0], STATE), {}).items())
-        found.extend(
-            ((thread, "*"), index) for (thread, _m), index in latest.get(EVERYTHING, {}).items()
-        )
-        return found
+                index.record(key, me, mode, j)
+            reversals.extend((i, j) for i in sorted(found))
+        for i, j in reversals:
+            self._reverse(i, j, clocks)
 
     def _reverse(self, i: int, j: int, clocks: list[list[int]]) -> None:
         """Race (i, j): make sure some thread that starts the reversed order runs before i."""

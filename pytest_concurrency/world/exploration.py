@@ -221,7 +221,7 @@ def _racing(
     replayed = explain.traced(scenario, choices, settings)
     if replayed.result.failure is not None:
         return None
-    conflicts = tuple(c for c in replayed.conflicts if c.what not in options.benign)
+    conflicts = tuple(c for c in replayed.conflicts if not c.marked(options.benign))
     return replace(replayed, conflicts=conflicts) if conflicts else None
 
 
