@@ -28,17 +28,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from pytest_concurrency.world.dpor import DPORStrategy, ordered
+from pytest_concurrency.world.dpor import DPORStrategy, vector_clocks
 from pytest_concurrency.world.events import WRITE
-from pytest_concurrency.world.locations import (
-    EVERYTHING,
-    ITEMS,
-    Key,
-    LocationIndex,
-    conflict,
-    is_item,
-    is_memory,
-)
+from pytest_concurrency.world.locations import EVERYTHING, ITEMS, Key, conflict, is_item, is_memory
 from pytest_concurrency.world.memory import MemoryAccess, describe
 from pytest_concurrency.world.scheduler import ThreadRecord
 from pytest_concurrency.world.strategies import ReplayStrategy
@@ -112,8 +104,6 @@ class ExplainingReplay(DPORStrategy):
         #: per event: the memory accesses it made, with what and where
         self._noted: list[list[_Noted]] = []
         self._names: dict[int, str] = {}
-        #: an asyncio loop ran: its task steps order accesses in ways not observed here
-        self.tasks = False
         self.begin_run()
 
     @property
@@ -124,17 +114,18 @@ class ExplainingReplay(DPORStrategy):
         return self._replay.choose(enabled, current)
 
     def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord:
-        self.tasks = True
         return self._replay.choose_step(enabled, default)
 
     def observe(self, chosen: ThreadRecord, enabled: list[ThreadRecord]) -> None:
+        events = len(self._events)
         super().observe(chosen, enabled)
-        self._names[chosen.index] = chosen.name
-        noted: list[_Noted] = []
+        who = chosen.acting_for or chosen  # a loop thread running a task's step: the task
+        self._names[who.index] = who.name
+        if len(self._events) > events:
+            self._noted.append([])  # a new event (else the same one goes on)
         pending = chosen.pending
         if pending is not None and isinstance(pending[1], MemoryAccess):
-            noted.extend(self._note(pending[1]))
-        self._noted.append(noted)
+            self._noted[-1].extend(self._note(pending[1]))
 
     def touch(self, memory: object) -> None:
         super().touch(memory)
@@ -154,49 +145,25 @@ class ExplainingReplay(DPORStrategy):
             for (key, mode), (obj, part, _m) in zip(keys, access.accesses, strict=True)
         ]
 
-    def conflicts(self) -> tuple[Conflict, ...]:
-        """The distinct unordered conflicting memory access pairs of the replayed run."""
-        if self.tasks:
-            return ()
+    def conflicts(self, *, across_threads: bool = False) -> tuple[Conflict, ...]:
+        """The distinct unordered conflicting memory access pairs of the replayed run.
+
+        ``across_threads``: only pairs made on two OS threads -- the data races;
+        two tasks of one event loop never run at once, so theirs are not.
+        """
         events = self._events
-        threads = 1 + max((event.thread for event in events), default=0)
-        threads = max(threads, 1 + max(self._creator, default=0))
-        clocks: list[list[int]] = []
-        thread_clock: dict[int, list[int]] = {}
-        #: the latest event that touched each location so (as the reduction keeps)
-        touched = LocationIndex()
         found: dict[Conflict, None] = {}
-        for j, event in enumerate(events):
-            me = event.thread
-            clock = thread_clock.get(me)
-            if clock is None:
-                creator = self._creator.get(me)
-                clock = list(clocks[creator]) if creator is not None else [0] * threads
-            before = clock
-            clock = list(clock)
-            for key, mode in event.accesses:
-                for other_key, (other, earlier_mode), i in touched.earlier(key):
-                    if other == me:
-                        continue
-                    known = clocks[i]
-                    # the same test as the reduction's: i is not ordered before j's thread
-                    unordered = known[other] > before[other]
-                    if (
-                        unordered
-                        and self._is_memory(key)
-                        and self._is_memory(other_key)
-                        and WRITE in (mode, earlier_mode)
-                    ):
-                        self._record(found, i, j, key)
-                    if EVERYTHING in (key, other_key) or ordered(earlier_mode, mode):
-                        for t in range(threads):
-                            if known[t] > clock[t]:
-                                clock[t] = known[t]
-            clock[me] = j + 1
-            clocks.append(clock)
-            thread_clock[me] = clock
-            for key, mode in event.accesses:
-                touched.record(key, me, mode, j)
+
+        def pair(i: int, j: int, key: Key, other_key: Key, earlier: str, later: str) -> None:
+            if (
+                self._is_memory(key)
+                and self._is_memory(other_key)
+                and WRITE in (later, earlier)
+                and not (across_threads and events[i].lane == events[j].lane)
+            ):
+                self._record(found, i, j, key)
+
+        vector_clocks(events, self._creator, pair)
         return tuple(found)
 
     @staticmethod

@@ -12,36 +12,49 @@ Godefroid (POPL 2005) where a reversal's first thread cannot run.
 
 How it sees a run. The scheduler reports every *event*: one thread running
 from one scheduling point to its next (:meth:`DPORStrategy.observe`), together
-with the threads that could have run instead. A controlled primitive tells what
-the event did to it (:meth:`DPORStrategy.access`: a lock acquired, released, or
-a failed try); an event nobody annotates is judged by the operation at its
-start. After each run, a happens-before relation is built with vector clocks
-(program order, thread creation, and the order of dependent accesses); every
-*race* -- two dependent accesses by different threads, not ordered through
-anything else, that could have run the other way round -- asks for the later
-thread (or, precisely, a thread that can start the reversed order) to be tried
-at the point just before the earlier access. The next run replays the deepest
-such point and takes the new branch; sleep sets stop it from re-running an
-order already covered. When no point asks for anything, every equivalence class
-has been run: ``exhausted``.
+with the threads that could have run instead; when nothing else could run and
+the same thread goes on, its event goes on. An asyncio task is a thread here:
+each step the loop runs for it is its event, whatever thread the loop runs on,
+and a step happens after the event that scheduled it (:meth:`DPORStrategy.after`:
+the code that created the task, the step that resolved what it awaited). A
+controlled primitive tells what the event did to it (:meth:`DPORStrategy.access`:
+a lock acquired, released, waited for, or a failed try), memory points and
+asyncio's synchronisation objects what they touched (:meth:`DPORStrategy.touch`);
+an event nobody annotates is judged by the operation at its start. After each
+run, a happens-before relation is built with vector clocks
+(:func:`vector_clocks`); every *race* -- two dependent accesses by different
+threads, not ordered through anything else, that could have run the other way
+round -- asks for the later thread (or, precisely, a thread that can start the
+reversed order) to be tried at the point just before the earlier access. The
+next run replays the deepest such point and takes the new branch; sleep sets
+stop it from re-running an order already covered (a sleeping thread is judged
+on the event it ran from the node where it fell asleep). When no point asks for
+anything, every equivalence class has been run: ``exhausted``.
 
 What "dependent" means. Accesses to one object (a lock, a queue, a thread's
-end) may conflict; accesses to different objects never do. On a lock,
-acquire/acquire and try/release conflict (a reversal changes who gets it or
-what a try returns), while release -> acquire is an ordering only (the acquire
-could not have run first). Reads (``locked()``, ``is_set()``, ``is_alive()``,
-a failed try) conflict with writes but not with each other. A thread's first
-steps, its starts and its sleeps touch nothing shared. An event whose object is
-unknown (an explicit ``checkpoint()``) conflicts with everything. At sync
-granularity the plain code between two scheduling points is taken to touch
-nothing another thread touches unprotected -- the same assumption every sync
-schedule makes -- so a proof says "for every order of the synchronisation
-operations".
+end, one memory location -- see :mod:`.locations`) may conflict; accesses to
+different objects never do. On a lock, acquire/acquire and try/release conflict
+(a reversal changes who gets it or what a try returns), while release ->
+acquire is an ordering only (the acquire could not have run first). Reads
+(``locked()``, ``is_set()``, ``is_alive()``, a failed try) conflict with writes
+but not with each other. A wait (a thread that found the lock taken) comes
+after the acquire it saw and races with it, but orders nothing after it. A
+thread's first steps, its starts and its sleeps touch nothing shared. An event
+whose object is unknown (an explicit ``checkpoint()``) conflicts with
+everything. At sync granularity the plain code between two scheduling points
+is taken to touch nothing another thread touches unprotected -- the same
+assumption every sync schedule makes -- so a proof says "for every order of the
+synchronisation operations".
+
+Injected cancellation (``inject_cancel``) is a choice no race asks for: a
+"cancel this task now" option is always tried where it is offered, and the
+task's next step depends on it (the cancellation writes the task, each of its
+steps reads it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WAIT, WRITE
 from pytest_concurrency.world.locations import (
@@ -113,6 +126,12 @@ Accesses = list[tuple[Key, str]]
 Sleeper = tuple[tuple[tuple[Key, str], ...], int]
 
 
+def _who(record: ThreadRecord) -> int:
+    """Who an event of ``record`` belongs to: the task whose step it runs, else itself."""
+    acting = record.acting_for
+    return record.index if acting is None else acting.index
+
+
 def resource_key(resource: object) -> Key:
     """The run-stable identity of a primitive or thread (creation serial, not ``id()``)."""
     if isinstance(resource, ThreadRecord):
@@ -173,14 +192,97 @@ def dependent(
     return False
 
 
+def vector_clocks(
+    events: Sequence[_Event],
+    creator: Mapping[int, int],
+    unordered: Callable[[int, int, Key, Key, str, str], object],
+) -> list[list[int]]:
+    """The vector clock of each event of a run: who it happens after.
+
+    Happens-before is program order (an asyncio task's steps in order), the
+    event that created a thread or task before its first event, the event
+    that scheduled a task's step (``after``) before that step, the steps a
+    loop thread ran before its own later code, and every pair of dependent
+    accesses to one location in the order they ran (:func:`ordered`).
+
+    ``unordered(i, j, key, other_key, earlier_mode, later_mode)`` is called
+    for each pair of dependent accesses -- event ``i`` on ``other_key``,
+    event ``j`` on ``key`` -- whose order nothing else implied: ``i`` was not
+    known to ``j``'s thread before that access (an event may hold several
+    operations of a thread that ran with no choice: the earlier ones count).
+    The access's own dependencies do not count either, so an acquire races
+    with the previous acquire of the lock although the release in between
+    orders them. Both the reduction (its races) and a failure's explanation
+    (its conflicts) are built on it.
+    """
+    threads = 1 + max((event.thread for event in events), default=0)
+    threads = max(threads, 1 + max(creator, default=0))
+    clocks: list[list[int]] = []
+    thread_clock: dict[int, list[int]] = {}
+    lane_clock: dict[int, list[int]] = {}
+    index = LocationIndex()
+    for j, event in enumerate(events):
+        me = event.thread
+        clock = thread_clock.get(me)
+        if clock is None:
+            made_by = creator.get(me)
+            clock = list(clocks[made_by]) if made_by is not None else [0] * threads
+        else:
+            clock = list(clock)
+        joined = [clocks[i] for i in event.after]
+        if event.own and event.lane in lane_clock:
+            joined.append(lane_clock[event.lane])  # a loop thread after the steps it ran
+        for known in joined:
+            for t in range(threads):
+                if known[t] > clock[t]:
+                    clock[t] = known[t]
+        for key, mode in event.accesses:
+            dependent_on = [
+                (other_key, other, earlier_mode, i)
+                for other_key, (other, earlier_mode), i in index.earlier(key)
+                if other != me
+                and (key is EVERYTHING or other_key is EVERYTHING or ordered(earlier_mode, mode))
+            ]
+            for other_key, other, earlier_mode, i in dependent_on:
+                if clock[other] <= i:  # i was not known to this thread before this access
+                    unordered(i, j, key, other_key, earlier_mode, mode)
+            for _other_key, _other, _mode, i in dependent_on:
+                known = clocks[i]
+                for t in range(threads):
+                    if known[t] > clock[t]:
+                        clock[t] = known[t]
+        clock[me] = j + 1
+        clocks.append(clock)
+        thread_clock[me] = clock
+        lane = lane_clock.get(event.lane)
+        if lane is None:
+            lane_clock[event.lane] = list(clock)
+        else:
+            for t in range(threads):
+                if clock[t] > lane[t]:
+                    lane[t] = clock[t]
+        for key, mode in event.accesses:
+            index.record(key, me, mode, j)
+    return clocks
+
+
 class _Event:
-    """One thread running from one scheduling point to its next."""
+    """One thread (or asyncio task) running from one scheduling point to its next."""
 
-    __slots__ = ("accesses", "thread")
+    __slots__ = ("accesses", "after", "lane", "op_start", "own", "thread")
 
-    def __init__(self, thread: int, accesses: Accesses) -> None:
+    def __init__(self, thread: int, lane: int, own: bool, accesses: Accesses) -> None:
+        #: who ran: a thread's index, or the task's whose step a loop thread ran
         self.thread = thread
+        #: the OS thread it ran on (a loop's tasks share their loop's): see vector_clocks
+        self.lane = lane
+        #: the OS thread's own code ran (not a task step it ran for a task)
+        self.own = own
         self.accesses = accesses
+        #: earlier events this one happens after besides program order (who scheduled it)
+        self.after: list[int] = []
+        #: where the accesses of the operation running now begin (an event may hold several)
+        self.op_start = 0
 
 
 class _Node:
@@ -234,6 +336,8 @@ class DPORStrategy(ExplorationStrategy):
         self._started = False
         #: thread index -> index of the event during which it was created
         self._creator: dict[int, int] = {}
+        #: id() of each OS thread's Thread object seen in this run -> its lane number
+        self._lanes: dict[int, int] = {}
         #: id() of each memory object seen in this run -> its number (order of first sight)
         self._numbers: dict[int, int] = {}
         #: the objects numbered, kept alive so that no id is reused within the run
@@ -245,7 +349,6 @@ class DPORStrategy(ExplorationStrategy):
         #: memory accesses seen in traced code over the whole exploration (0: blind)
         self.memory_accesses = 0
         self._redundant = False
-        self.unsupported = ""
         #: the memory location names (attribute names) raced on in the latest run
         self.racing: set[object] = set()
 
@@ -256,6 +359,7 @@ class DPORStrategy(ExplorationStrategy):
         self._numbers = {}
         self._numbered = []
         self._creator = {}
+        self._lanes = {}
         self._redundant = False
         self.racing = set()
         if not self._started:
@@ -277,8 +381,6 @@ class DPORStrategy(ExplorationStrategy):
         return False
 
     def end_run(self, choice_count: int) -> None:
-        if self.unsupported:
-            raise ValueError(self.unsupported)
         self.runs += 1
         if self._redundant:
             self.redundant_runs += 1
@@ -332,7 +434,7 @@ class DPORStrategy(ExplorationStrategy):
         else:
             chosen = self._free_choice(node)
         for record in enabled:
-            if record.index == chosen:
+            if _who(record) == chosen:
                 return record
         raise ScheduleMismatch(
             f"replaying a schedule found other threads enabled at step {position + 1}",
@@ -340,44 +442,68 @@ class DPORStrategy(ExplorationStrategy):
         )
 
     def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord:
-        self.unsupported = (
-            "strategy='dpor' does not reduce asyncio task steps yet: explore this scenario "
-            "with strategy='dfs' (exhaustive within a preemption bound) or 'pct'"
-        )
-        return default
+        """A choice at an asyncio loop: each ready task's next step is an event like a thread's."""
+        return self.choose(enabled, default)
 
     def observe(self, chosen: ThreadRecord, enabled: list[ThreadRecord]) -> None:
-        """``chosen`` runs next, out of ``enabled``: one more event."""
-        position = len(self._events)
+        """``chosen`` runs next, out of ``enabled``: one more event.
+
+        When nothing else could run and the same thread (or task) goes on,
+        there was no choice: its event goes on too. A task's step is then one
+        event however many points it passes (they are choices only between
+        threads), and so is a thread running alone.
+        """
+        who = _who(chosen)
+        pending = chosen.pending
+        events = self._events
+        if len(enabled) == 1 and events and events[-1].thread == who:
+            event = events[-1]
+            event.op_start = len(event.accesses)
+            if pending is not None:
+                event.accesses.extend(self._default_accesses(*pending))
+            return
+        position = len(events)
         node = self._node_at(position, enabled, None)
         if node.chosen == -1:
-            node.chosen = chosen.index
-            node.done.add(chosen.index)
-            node.backtrack.add(chosen.index)
-        elif node.chosen != chosen.index:
+            node.chosen = who
+            node.done.add(who)
+            node.backtrack.add(who)
+        elif node.chosen != who:
             raise ScheduleMismatch(
                 f"replaying a schedule ran another thread at step {position + 1}",
                 nondeterministic=True,
             )
-        if chosen.index in node.sleep:
+        if who in node.sleep:
             self._redundant = True
-        pending = chosen.pending
         accesses = [] if pending is None else self._default_accesses(*pending)
-        self._events.append(_Event(chosen.index, accesses))
+        lane = self._lanes.setdefault(id(chosen.thread), len(self._lanes))
+        own = who == chosen.index and not chosen.is_actor
+        events.append(_Event(who, lane, own, accesses))
+
+    def mark(self) -> int:
+        return len(self._events) - 1
+
+    def after(self, mark: int) -> None:
+        if self._events and mark < len(self._events) - 1:
+            self._events[-1].after.append(mark)
 
     def access(self, resource: object, mode: str | None) -> None:
-        """The running event did ``mode`` to ``resource`` (None: nothing, it only waited).
+        """The running operation did ``mode`` to ``resource`` (None: nothing anyone can tell).
 
-        It replaces what the event was judged to do to that resource by default.
+        It replaces what the operation was judged to do to that resource by
+        default (see :meth:`_default_accesses`), not what earlier operations of
+        the same event did.
         """
         if not self._events:
             return
         event = self._events[-1]
         key = resource_key(resource)
-        accesses = [access for access in event.accesses if access[0] != key]
+        start = event.op_start
+        accesses = event.accesses
+        kept = [access for access in accesses[start:] if access[0] != key]
         if mode is not None:
-            accesses.append((key, mode))
-        event.accesses = accesses
+            kept.append((key, mode))
+        event.accesses = accesses[:start] + kept
 
     def touch(self, memory: object) -> None:
         """The running event also made the memory accesses of ``memory``."""
@@ -403,7 +529,8 @@ class DPORStrategy(ExplorationStrategy):
 
     def _memory_keys(self, access: MemoryAccess) -> Accesses:
         touched = access.settle()
-        self.memory_accesses += len(touched)
+        if access.counted:
+            self.memory_accesses += len(touched)
         found: Accesses = []
         for obj, part, mode in touched:
             owner: object = UNKNOWN if obj is None else self._number(obj)
@@ -428,7 +555,7 @@ class DPORStrategy(ExplorationStrategy):
         if position < len(nodes):
             node = nodes[position]
             if len(node.enabled) != len(enabled) or any(
-                index != record.index for index, record in zip(node.enabled, enabled, strict=True)
+                index != _who(record) for index, record in zip(node.enabled, enabled, strict=True)
             ):
                 raise ScheduleMismatch(
                     f"replaying the same choices gave different enabled threads at step "
@@ -436,13 +563,17 @@ class DPORStrategy(ExplorationStrategy):
                     nondeterministic=True,
                 )
             if current is not None and node.current == -1:
-                node.current = current.index
+                node.current = _who(current)
             return node
         node = _Node(
-            tuple(record.index for record in enabled),
-            -1 if current is None else current.index,
+            tuple(_who(record) for record in enabled),
+            -1 if current is None else _who(current),
             self._sleep(position, enabled),
             len(self._numbered),
+        )
+        # an injected cancellation is a choice no race asks for: it is always tried
+        node.backtrack.update(
+            _who(record) for record in enabled if getattr(record, "victim", None) is not None
         )
         nodes.append(node)
         return node
@@ -464,7 +595,7 @@ class DPORStrategy(ExplorationStrategy):
         for index in parent.done:
             if index != parent.chosen and index in parent.explored:
                 candidates[index] = parent.explored[index]
-        records = {record.index: record for record in enabled}
+        records = {_who(record): record for record in enabled}
         asleep: dict[int, Sleeper] = {}
         for index, sleeper in candidates.items():
             if index == parent.chosen:
@@ -507,47 +638,24 @@ class DPORStrategy(ExplorationStrategy):
     def _find_races(self) -> None:
         """Happens-before by vector clocks over the run; every race asks for its reversal."""
         events = self._events
-        threads = 1 + max((event.thread for event in events), default=0)
-        threads = max(threads, 1 + max(self._creator, default=0))
-        clocks: list[list[int]] = []
-        thread_clock: dict[int, list[int]] = {}
-        index = LocationIndex()
         reversals: list[tuple[int, int]] = []
-        for j, event in enumerate(events):
-            me = event.thread
-            clock = thread_clock.get(me)
-            if clock is None:
-                creator = self._creator.get(me)
-                clock = list(clocks[creator]) if creator is not None else [0] * threads
-            before = clock
-            clock = list(clock)
-            found: set[int] = set()
-            for key, mode in event.accesses:
-                for other_key, (other, earlier_mode), i in index.earlier(key):
-                    if other == me:
-                        continue
-                    if key is EVERYTHING or other_key is EVERYTHING:
-                        hb, race = True, True
-                    else:
-                        hb = ordered(earlier_mode, mode)
-                        race = races(earlier_mode, mode)
-                    if not hb:
-                        continue
-                    known = clocks[i]
-                    if race and known[other] > before[other]:
-                        found.add(i)
-                        if key is not EVERYTHING and is_memory(key) and is_memory(other_key):
-                            self.racing.add(key[1])  # a data race, even if the run passes
-                    for t in range(threads):
-                        if known[t] > clock[t]:
-                            clock[t] = known[t]
-            clock[me] = j + 1
-            clocks.append(clock)
-            thread_clock[me] = clock
-            for key, mode in event.accesses:
-                index.record(key, me, mode, j)
-            reversals.extend((i, j) for i in sorted(found))
-        for i, j in reversals:
+
+        def pair(i: int, j: int, key: Key, other_key: Key, earlier: str, later: str) -> bool:
+            race = EVERYTHING in (key, other_key) or races(earlier, later)
+            if race:
+                reversals.append((i, j))
+                if (
+                    events[i].lane != events[j].lane  # tasks of one loop never run in parallel
+                    and later in (READ, WRITE)
+                    and earlier in (READ, WRITE)
+                    and is_memory(key)
+                    and is_memory(other_key)
+                ):
+                    self.racing.add(key[1])  # a data race, even if the run passes
+            return True
+
+        clocks = vector_clocks(events, self._creator, pair)
+        for i, j in sorted(set(reversals), key=lambda race: (race[1], race[0])):
             self._reverse(i, j, clocks)
 
     def _reverse(self, i: int, j: int, clocks: list[list[int]]) -> None:

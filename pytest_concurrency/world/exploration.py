@@ -218,7 +218,7 @@ def _racing(
     Naming the accesses needs their ``file:line`` and the location's class,
     which only a traced replay records.
     """
-    replayed = explain.traced(scenario, choices, settings)
+    replayed = explain.traced(scenario, choices, settings, across_threads=True)
     if replayed.result.failure is not None:
         return None
     conflicts = tuple(c for c in replayed.conflicts if not c.marked(options.benign))

@@ -102,6 +102,9 @@ class MemoryAccess:
 
     __slots__ = ("_settled", "accesses", "where")
 
+    #: an access of the user's memory (a synchronisation object's own state is not)
+    counted = True
+
     def __init__(self, accesses: Touched, where: str = "") -> None:
         self.accesses = accesses
         #: the user's ``file:line`` of the access (only when a failure is traced)

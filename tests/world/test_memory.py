@@ -122,16 +122,6 @@ def test_dpor_needs_memory_granularity() -> None:
         explore(subjects.counter(2, locked=True), strategy="dpor", timers="choice")
 
 
-def test_dpor_refuses_asyncio_task_steps_rather_than_reducing_them_wrongly() -> None:
-    async def scenario() -> None:
-        import asyncio
-
-        await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0))
-
-    with pytest.raises(ValueError, match="does not reduce asyncio task steps yet"):
-        explore(scenario, strategy="dpor")
-
-
 # -- what each access touches ------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.world import escapes
+from pytest_concurrency.world.aio import sync_objects
 from pytest_concurrency.world.aio.loop import ControlledLoop
 from pytest_concurrency.world.scheduler import Scheduler, controlling_scheduler
 
@@ -195,6 +196,8 @@ def install(
     patcher.setattr(asyncio, "run_coroutine_threadsafe", _run_coroutine_threadsafe)
     patcher.setattr(asyncio.tasks, "run_coroutine_threadsafe", _run_coroutine_threadsafe)
     patcher.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", _call_soon_threadsafe)
+    if sched.events is not None:  # a reducing strategy: it must see asyncio's own objects
+        sync_objects.install(patcher)
     if inspect.iscoroutinefunction(scenario):
         return world, _coroutine_scenario(world, scenario)
     return world, scenario
