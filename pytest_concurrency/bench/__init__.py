@@ -9,7 +9,6 @@ reports medians and their ratio next to the goal. A benchmark module has a
 from __future__ import annotations
 
 import importlib
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +49,8 @@ def median_of(samples: list[float]) -> float:
     """The median of non-empty samples (one helper so every bench agrees on it)."""
     if not samples:
         raise ValueError("samples must not be empty")
+    import statistics  # here: a benchmark's child process imports this package too
+
     return statistics.median(samples)
 
 

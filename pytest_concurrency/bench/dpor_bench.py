@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.util
 import json
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pytest_concurrency import _realtime
@@ -69,6 +66,8 @@ class Answer:
 
 def peer_version() -> str | None:
     """frontrun's installed version, or None when it cannot be imported here."""
+    import importlib.util  # the parent's imports are not in a child's time
+
     if importlib.util.find_spec(PEER) is None:
         return None
     from importlib import metadata  # here: a child measuring ours should not pay for it
@@ -81,6 +80,8 @@ def peer_version() -> str | None:
 
 def peer_launcher() -> list[str]:
     """The command prefix that runs a Python command under frontrun's launcher."""
+    from pathlib import Path
+
     script = Path(sys.executable).with_name(PEER)
     if script.exists():
         return [str(script)]
@@ -130,6 +131,8 @@ def measure(tool: str, index: int) -> Answer:
     if tool == PEER:
         command = peer_launcher() + command
     started = _realtime.perf_counter()
+    import subprocess
+
     done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, check=False)
     wall = _realtime.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -278,7 +281,25 @@ def point_rows(repeats: int, iterations: int = ITERATIONS) -> list[Measurement]:
     return rows
 
 
+def compile_ours() -> None:
+    """Write this package's bytecode, as installing it does, before any child is timed.
+
+    frontrun runs from the bytecode pip wrote when it was installed. This
+    package, installed editable or used where ``PYTHONDONTWRITEBYTECODE`` is
+    set, has none, and every fresh child would compile each of its modules
+    from source first -- a cost no installed copy pays, and most of a small
+    scenario's time.
+    """
+    import compileall
+    from pathlib import Path
+
+    import pytest_concurrency
+
+    compileall.compile_dir(str(Path(pytest_concurrency.__file__).parent), quiet=1)
+
+
 def run(repeats: int) -> list[Measurement]:
+    compile_ours()
     version = peer_version()
     rows: list[Measurement] = []
     for index in range(len(SCENARIOS)):

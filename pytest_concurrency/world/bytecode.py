@@ -80,6 +80,47 @@ _SHAPES = {
     "STORE_SLICE": (4, 0),
     "BUILD_SLICE": (2, 1),
 }
+#: instructions that pop ``arg`` slots (or a function of it) and push one result
+_BUILDS = {
+    "BUILD_TUPLE": 1,
+    "BUILD_LIST": 1,
+    "BUILD_SET": 1,
+    "BUILD_STRING": 1,
+    "BUILD_MAP": 2,
+}
+#: instructions that add the top of the stack to a container deeper in it (popping it)
+_ADDS = {
+    "LIST_APPEND": 1,
+    "SET_ADD": 1,
+    "LIST_EXTEND": 1,
+    "SET_UPDATE": 1,
+    "DICT_UPDATE": 1,
+    "DICT_MERGE": 1,
+    "MAP_ADD": 2,
+}
+
+
+def _shape(name: str, arg: int) -> tuple[int, int] | None:
+    """(pops, pushes) of an instruction whose result is no memory location, if known."""
+    if name in _SHAPES:
+        return _SHAPES[name]
+    if name in _BUILDS:
+        return _BUILDS[name] * arg, 1
+    if name == "BUILD_CONST_KEY_MAP":
+        return arg + 1, 1
+    if name in _ADDS:
+        return _ADDS[name], 0
+    if name in ("CALL_INTRINSIC_1", "GET_AWAITABLE", "GET_ANEXT"):
+        return 1, 1
+    if name == "FORMAT_VALUE":  # 3.10-3.12: with a format spec, two slots
+        return 2 if arg & 0x04 else 1, 1
+    if name.startswith("UNARY_"):
+        return 1, 1
+    if name.startswith(("BINARY_", "INPLACE_")):
+        return 2, 1
+    return None
+
+
 #: call instructions: slots popped beyond the argument count (``arg``); one result pushed
 _CALLS = {
     "CALL": 2,  # 3.11+: [NULL or self, callable, *args]
@@ -229,10 +270,18 @@ class _Analysis:
                 stack[-1], stack[-depth] = stack[-depth], stack[-1]
             else:
                 self.stack = []
-        elif name in ("NOP", "RESUME", "CACHE", "EXTENDED_ARG", "PRECALL", "NOT_TAKEN"):
+        elif name in (
+            "NOP",
+            "RESUME",
+            "CACHE",
+            "EXTENDED_ARG",
+            "PRECALL",
+            "NOT_TAKEN",
+            "KW_NAMES",
+        ):
             pass
-        elif name in _SHAPES or name.startswith(("BINARY_", "INPLACE_", "UNARY_")):
-            pops, pushes = _SHAPES.get(name, (1, 1) if name.startswith("UNARY_") else (2, 1))
+        elif (shape := _shape(name, arg)) is not None:
+            pops, pushes = shape
             for _ in range(pops):
                 pop()
             stack.extend([None] * pushes)

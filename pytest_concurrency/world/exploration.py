@@ -14,11 +14,11 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.world import explain, interrupted, scenarios, session_log
+from pytest_concurrency.world import interrupted, scenarios, session_log
 from pytest_concurrency.world import token as tokens
-from pytest_concurrency.world.conflicts import Conflict, describe_conflicts
 from pytest_concurrency.world.options import ExploreOptions, Scenario
 from pytest_concurrency.world.report import (
     DataRaceWarning,
@@ -28,6 +28,10 @@ from pytest_concurrency.world.report import (
 from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
 from pytest_concurrency.world.scheduler import RunFailure, controlling_scheduler
 from pytest_concurrency.world.strategies import ExplorationStrategy, make_strategy, uses
+
+if TYPE_CHECKING:  # a passing exploration never needs them: imported where a failure is explained
+    from pytest_concurrency.world import explain
+    from pytest_concurrency.world.conflicts import Conflict
 
 __all__ = [
     "ExploreResult",
@@ -218,6 +222,8 @@ def _racing(
     Naming the accesses needs their ``file:line`` and the location's class,
     which only a traced replay records.
     """
+    from pytest_concurrency.world import explain
+
     replayed = explain.traced(scenario, choices, settings, across_threads=True)
     if replayed.result.failure is not None:
         return None
@@ -240,6 +246,8 @@ def _report_races(
     choices = replayed.result.choices
     token = replay_token(choices, tokens.scenario_tag(scenario), settings)
     again = replay_command(scenario, command, token)
+    from pytest_concurrency.world.conflicts import describe_conflicts
+
     named = describe_conflicts(conflicts)
     hint = (
         f"if this race is intended, pass benign=[{conflicts[0].what!r}] to explore(); "
@@ -337,6 +345,9 @@ def _explored_failure(
     conflicts: tuple[Conflict, ...] = ()
     preemptions: int | None = None
     fewest = ""
+    from pytest_concurrency.world import explain
+    from pytest_concurrency.world.conflicts import describe_conflicts
+
     if failure.kind != "uncontrolled":  # replaying it would only block again
         replayed = explain.traced(scenario, choices, settings)
         same = replayed.result.failure is not None and replayed.result.failure.same_as(failure)
