@@ -88,7 +88,10 @@ def whole_and_item(outcomes: Outcomes) -> Callable[[], None]:
 
         def reader() -> None:
             seen.append(sorted(table.keys()))
-            seen.append([key for key in table])
+            keys = []
+            for key in table:  # an iteration: every item
+                keys.append(key)
+            seen.append(keys)
 
         run_threads(writer, reader)
         outcomes.append(repr(seen))

@@ -114,7 +114,9 @@ def test_a_key_operation_touches_its_item_with_the_mode_of_its_effect() -> None:
     assert present.accesses == [(table, item("here"), WRITE_IF_ABSENT)]
     assert present.settle() == [(table, item("here"), "r")]  # nothing changes: a read
     assert absent.settle() == [(table, item("k"), "w")]
-    assert _access(_pop, table=table, key="gone").settle() == [(table, item("gone"), "r")]
+    missing = _access(_pop, table=table, key="gone")
+    assert missing.accesses == [(table, item("gone"), WRITE_IF_PRESENT)]
+    assert missing.settle() == [(table, item("gone"), "r")]
     assert _access(_pop, table=table, key="here").settle() == [(table, item("here"), "w")]
     assert _access(_delete, table=table, key="gone").settle() == [(table, item("gone"), "r")]
     assert _access(_subscript, table=table, key="here").settle() == [(table, item("here"), "r")]
@@ -156,7 +158,10 @@ def _update(table: dict[object, object]) -> None:
 
 
 def _iterate(table: dict[object, object]) -> list[object]:
-    return [key for key in table]
+    keys = []
+    for key in table:
+        keys.append(key)
+    return keys
 
 
 def _get_by_attribute(table: dict[object, object], box: subjects.Cache) -> object:
