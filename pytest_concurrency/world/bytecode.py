@@ -29,18 +29,25 @@ from pytest_concurrency.world.events import READ, WRITE
 __all__ = ["Recipe", "Spec", "accesses_of", "stable_key"]
 
 #: an operand recipe: ("fast", name) | ("global", name) | ("deref", name) | ("const", value)
-#: | ("attr", recipe, name); None where unknown
+#: | ("attr", recipe, name) | ("view", recipe): a dict view of what recipe names; None where
+#: unknown
 Recipe = Any
 
 #: the stack slots a method load leaves, until its call: ("callee", offset of the load)
 _CALLEE = "callee"
+#: methods whose result is a view of a dict: iterating it reads the dict's items
+_VIEWS = frozenset({"keys", "values", "items"})
+#: what an inlined comprehension (3.12+) does between its GET_ITER and its FOR_ITER
+_COMPREHENSION_SETUP = frozenset(
+    {"LOAD_FAST_AND_CLEAR", "SWAP", "BUILD_LIST", "BUILD_SET", "BUILD_MAP", "NOP"}
+)
 
 
 @dataclass(frozen=True)
 class Spec:
     """What one memory instruction touches, before its operand is known."""
 
-    #: "attr", "method", "call", "item", "global", "cell"
+    #: "attr", "method", "call", "item", "iter" (a loop's step), "global", "cell"
     kind: str
     mode: str
     #: the attribute, global or cell; the method called; for "item", the container
@@ -54,7 +61,8 @@ class Spec:
     #: "item" and "call": the recipe of the key (the subscript, the first argument)
     key: Recipe = None
     #: "method": the offset of the call instruction that calls it (-1: none found);
-    #: "call": the offset of the method load it calls
+    #: "call": the offset of the method load it calls; ``GET_ITER`` ("item", ``__iter__``)
+    #: and its ``FOR_ITER`` ("iter"): each other's
     link: int = -1
 
 
@@ -174,10 +182,16 @@ class _Analysis:
         return recipe
 
     def run(self) -> dict[int, Spec]:
-        for ins in dis.get_instructions(self.code):
+        instructions = list(dis.get_instructions(self.code))
+        for position, ins in enumerate(instructions):
             if ins.is_jump_target:
                 self.stack = []  # a join point: what is on the stack is not known here
-            self.step(ins)
+            if ins.opname == "GET_ITER":
+                self.iteration(ins, instructions[position + 1 :])
+            elif ins.opname == "FOR_ITER" and ins.offset not in self.specs:
+                self.comprehension(ins)
+            else:
+                self.step(ins)
         specs = self.specs
         for offset, spec in specs.items():
             if spec.mode == READ and spec.kind in ("attr", "global", "cell"):
@@ -245,9 +259,6 @@ class _Analysis:
             container = self.consumed(pop())
             specs[ins.offset] = Spec("item", READ, "__contains__", container, key=pop())
             stack.append(None)
-        elif name == "GET_ITER":
-            specs[ins.offset] = Spec("item", READ, "__iter__", self.consumed(pop()))
-            stack.append(None)
         elif name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             specs[ins.offset] = Spec("global", WRITE, ins.argval, None)
             if name == "STORE_GLOBAL":
@@ -295,6 +306,37 @@ class _Analysis:
                 effect = 0
             self.stack = [None] * max(0, len(stack) + effect)
 
+    def iteration(self, ins: dis.Instruction, after: list[dis.Instruction]) -> None:
+        """``GET_ITER``, linked to the ``FOR_ITER`` that steps its iterator (if in this code).
+
+        Every step of a loop over a container reads its items again (a dict
+        changed meanwhile raises): the ``FOR_ITER`` is an access too, of what
+        the ``GET_ITER`` found. In 3.12+ an inlined comprehension puts a few
+        stack shuffles between them.
+        """
+        operand = self.consumed(self.pop())
+        step = -1
+        for later in after:
+            if later.opname == "FOR_ITER":
+                step = later.offset
+                break
+            if later.opname not in _COMPREHENSION_SETUP:
+                break
+        self.specs[ins.offset] = Spec("item", READ, "__iter__", operand, link=step)
+        if step >= 0:
+            self.specs[step] = Spec("iter", READ, "__next__", operand, link=ins.offset)
+        self.stack.append(None)
+
+    def comprehension(self, ins: dis.Instruction) -> None:
+        """A ``FOR_ITER`` with no ``GET_ITER`` of its own: a comprehension's, over ``.0``.
+
+        Before 3.12 (and for generator expressions always) a comprehension is
+        a code object of its own, handed its iterator as the argument ``.0``.
+        """
+        if ".0" in self.code.co_varnames:
+            self.specs[ins.offset] = Spec("iter", READ, "__next__", ("fast", ".0"))
+        self.step(ins)
+
     def method(self, ins: dis.Instruction, operand: Recipe) -> None:
         """A method load: two slots (method and self) that its call consumes."""
         self.specs[ins.offset] = Spec("method", READ, ins.argval, self.consumed(operand))
@@ -320,4 +362,7 @@ class _Analysis:
                 self.specs[ins.offset] = Spec(
                     "call", READ, load.name, load.operand, key=first, link=slot[1]
                 )
+                if load.name in _VIEWS and not args:
+                    # ``d.items()``: iterating the view reads the dict
+                    stack[-1] = ("view", load.operand)
                 return

@@ -28,6 +28,8 @@ which keeps every call of a helper function from being a point.
 from __future__ import annotations
 
 import builtins
+import collections
+import gc
 import re
 from collections.abc import Callable
 from types import (
@@ -173,6 +175,9 @@ def resolve(
         # a closure cell: keyed by its name in the code that uses it (coarse, never unsound
         # within one function; cells of one name in different functions do not meet)
         return [(None, CELL + spec.name, spec.mode), *_escaping(spec, value)]
+    if kind == "iter":
+        iterated = _iterated(_evaluate(spec.operand, frame) if receiver is _MISSING else receiver)
+        return None if iterated is None else [(iterated, ITEMS, READ)]
     if kind == "call":
         obj = _evaluate(spec.operand, frame) if receiver is _MISSING else receiver
         if not isinstance(obj, CONTAINERS):
@@ -218,6 +223,41 @@ def resolve(
     if spec.mode == READ and obj is not None:
         found.extend(_escaping(spec, _instance_attribute(obj, spec.name)))
     return found
+
+
+#: one of each builtin container's iterators and dict views
+_ITERATOR_SAMPLES: tuple[object, ...] = (
+    iter({}),
+    iter({}.values()),
+    iter({}.items()),
+    iter([]),
+    reversed([]),
+    iter(set()),
+    iter(collections.deque()),
+    reversed(collections.deque()),
+    iter(collections.OrderedDict()),
+    iter(bytearray()),
+    {}.keys(),
+    {}.values(),
+    {}.items(),
+)
+#: their types: each refers to its container
+_ITERATORS: frozenset[type] = frozenset(type(sample) for sample in _ITERATOR_SAMPLES)
+
+
+def _iterated(obj: object) -> object:
+    """The container a loop over ``obj`` reads at each step, if it is a builtin one's.
+
+    A builtin container's iterator (or a dict view) keeps a reference to its
+    container and nothing else the garbage collector knows of.
+    """
+    if isinstance(obj, CONTAINERS):
+        return obj
+    if type(obj) in _ITERATORS:
+        for referent in gc.get_referents(obj):
+            if isinstance(referent, CONTAINERS):
+                return referent
+    return None
 
 
 def _key(spec: Spec, frame: FrameType) -> object:
@@ -299,6 +339,9 @@ def _evaluate(recipe: Recipe, frame: FrameType) -> object:
         return getattr(builtins, recipe[1], None) if value is _MISSING else value
     if kind == "const":
         return recipe[1]
+    if kind == "view":
+        base = _evaluate(recipe[1], frame)
+        return base if isinstance(base, dict) else None
     if kind == "attr":
         base = _evaluate(recipe[1], frame)
         if base is None:
@@ -368,12 +411,18 @@ def memory_point(
             receivers[(id(frame), spec.link)] = (frame, receiver)
             return alone
         touched = resolve(spec, frame, traced)
-    elif kind == "call" and receivers is not None:
-        held = receivers.pop((id(frame), offset), None)
+    elif kind in ("call", "iter") and receivers is not None:
+        key = (id(frame), offset)
+        # a call's receiver is used once; a loop's iterable at every step until the next loop
+        held = receivers.pop(key, None) if kind == "call" else receivers.get(key)
         if held is not None and held[0] is frame:
             touched = resolve(spec, frame, traced, held[1])
         else:
             touched = resolve(spec, frame, traced)
+    elif kind == "item" and spec.link >= 0 and receivers is not None:  # GET_ITER of a loop
+        iterable = _evaluate(spec.operand, frame)
+        receivers[(id(frame), spec.link)] = (frame, iterable)
+        touched = resolve(spec, frame, traced)
     else:
         touched = resolve(spec, frame, traced)
     if touched is None:

@@ -135,3 +135,43 @@ def winners_and_builders(outcomes: Outcomes) -> Callable[[], None]:
         outcomes.append((cache.winner, cache.cache["key"]))
 
     return scenario
+
+
+def _loop(table: dict[str, int]) -> list[str]:
+    keys = []
+    for key in table:
+        keys.append(key)
+    return keys
+
+
+def _view(table: dict[str, int]) -> list[str]:
+    keys = []
+    for key, _value in table.items():
+        keys.append(key)
+    return keys
+
+
+def _comprehension(table: dict[str, int]) -> list[str]:
+    return [key for key in table]  # noqa: C416 - a comprehension's loop, on purpose
+
+
+def _generator(table: dict[str, int]) -> list[str]:
+    return list(key for key in table)  # noqa: C400 - a generator's loop, on purpose
+
+
+ITERATIONS = {
+    "loop": _loop,
+    "view": _view,
+    "comprehension": _comprehension,
+    "generator": _generator,
+}
+
+
+def insert_while_iterating(iterate: Callable[[dict[str, int]], list[str]]) -> Callable[[], None]:
+    """One thread inserts a key while another iterates: ``changed size during iteration``."""
+
+    def scenario() -> None:
+        table = {"a": 1, "b": 2}
+        run_threads(lambda: table.setdefault("c", 3), lambda: iterate(table))
+
+    return scenario

@@ -366,3 +366,13 @@ def test_memory_points_survive_legacy_tracing_used_earlier_in_the_process() -> N
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=100, check=False
     )
     assert done.stdout.strip() == "found", done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("style", sorted(subjects.ITERATIONS))
+def test_each_step_of_a_loop_over_a_dict_reads_it_again(style: str) -> None:
+    """An insert between two steps of another thread's loop raises in the loop."""
+    scenario = subjects.insert_while_iterating(subjects.ITERATIONS[style])
+    with pytest.raises(InterleavingFailure) as caught:
+        explore(scenario, strategy="dpor", trace=[subjects], races="ignore")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert "changed size during iteration" in str(caught.value.__cause__)
