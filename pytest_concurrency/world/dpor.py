@@ -508,10 +508,7 @@ class DPORStrategy(ExplorationStrategy):
     def touch(self, memory: object) -> None:
         """The running event also made the memory accesses of ``memory``."""
         if self._events and isinstance(memory, MemoryAccess):
-            accesses = self._events[-1].accesses
-            for access in self._memory_keys(memory):
-                if not accesses or accesses[-1] != access:  # a loop's steps: one is enough
-                    accesses.append(access)
+            self._events[-1].accesses.extend(self._memory_keys(memory))
 
     def finished(self, record: ThreadRecord) -> None:
         """``record`` ends with its latest event: a join or is_alive learns of it."""

@@ -397,7 +397,9 @@ def memory_point(
     the arguments), the object on the stack is still the one the load found.
     """
     me = sched.current
-    if me is None or me.ident != _get_ident() or sched.over:
+    if me is None or me.ident != _get_ident() or sched.over or me.blocked:
+        # blocked: the thread is inside the scheduler, and this is a finalizer the garbage
+        # collector runs there (a coroutine closed), not the thread's own next step
         return alone
     if alone and sched.events is None:
         return True

@@ -1,0 +1,166 @@
+"""Code under test for the reduction over asyncio task steps (traced as the scenario's file).
+
+Each ``outcomes_of_*`` scenario records a result that depends on the order of
+two tasks' operations on one asyncio object, so that a reduction that took
+them to commute would miss a result bounded DFS reaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+Outcomes = list[object]
+Scenario = Callable[[], Coroutine[Any, Any, None]]
+
+
+def outcomes_of_lock_queries(outcomes: Outcomes) -> Scenario:
+    """A task asks ``locked()`` while another holds the lock for one step."""
+
+    async def scenario() -> None:
+        lock = asyncio.Lock()
+
+        async def holder() -> None:
+            async with lock:
+                await asyncio.sleep(0)
+
+        async def asker() -> bool:
+            return lock.locked()
+
+        _, seen = await asyncio.gather(holder(), asker())
+        outcomes.append(seen)
+
+    return scenario
+
+
+def outcomes_of_event_queries(outcomes: Outcomes) -> Scenario:
+    """One task sets an event, another asks ``is_set()`` and waits for it."""
+
+    async def scenario() -> None:
+        event = asyncio.Event()
+        seen: list[bool] = []
+
+        async def setter() -> None:
+            event.set()
+
+        async def asker() -> None:
+            seen.append(event.is_set())
+            await event.wait()
+
+        await asyncio.gather(asker(), setter())
+        outcomes.append(tuple(seen))
+
+    return scenario
+
+
+def outcomes_of_queue_queries(outcomes: Outcomes) -> Scenario:
+    """A producer puts while a consumer looks at ``qsize()`` and takes one item."""
+
+    async def scenario() -> None:
+        items: asyncio.Queue[int] = asyncio.Queue()
+        seen: list[int] = []
+
+        async def producer() -> None:
+            items.put_nowait(1)
+            await asyncio.sleep(0)
+            items.put_nowait(2)
+
+        async def consumer() -> None:
+            seen.append(items.qsize())
+            seen.append(await items.get())
+
+        await asyncio.gather(consumer(), producer())
+        outcomes.append(tuple(seen))
+
+    return scenario
+
+
+def outcomes_of_semaphore_queries(outcomes: Outcomes) -> Scenario:
+    """Two tasks take the one unit of a semaphore; a third asks ``locked()`` in between."""
+
+    async def scenario() -> None:
+        units = asyncio.Semaphore(1)
+        order: list[str] = []
+
+        async def user(name: str) -> None:
+            async with units:
+                order.append(name)
+                await asyncio.sleep(0)
+
+        async def asker() -> None:
+            order.append(f"locked={units.locked()}")
+
+        await asyncio.gather(user("a"), user("b"), asker())
+        outcomes.append(tuple(order))
+
+    return scenario
+
+
+class Box:
+    """A counter a task and a worker thread both increment."""
+
+    def __init__(self, locked: bool) -> None:
+        self.value = 0
+        self.lock = threading.Lock() if locked else None
+
+    def add(self) -> None:
+        if self.lock is None:
+            self.value += 1
+            return
+        with self.lock:
+            self.value += 1
+
+
+def thread_and_task(*, locked: bool) -> Scenario:
+    """``asyncio.to_thread`` against a task: a lost update unless both take the lock."""
+
+    async def scenario() -> None:
+        box = Box(locked)
+
+        async def in_a_task() -> None:
+            box.add()
+
+        await asyncio.gather(asyncio.to_thread(box.add), in_a_task())
+        assert box.value == 2, f"lost an update: {box.value}"
+
+    return scenario
+
+
+def two_tasks(*, locked: bool) -> Scenario:
+    """Two tasks read, await, write back: the asyncio lost update, and its locked twin."""
+
+    async def scenario() -> None:
+        box = Box(locked=False)
+        lock = asyncio.Lock()
+
+        async def add() -> None:
+            if locked:
+                async with lock:
+                    value = box.value
+                    await asyncio.sleep(0)
+                    box.value = value + 1
+            else:
+                value = box.value
+                await asyncio.sleep(0)
+                box.value = value + 1
+
+        await asyncio.gather(add(), add())
+        assert box.value == 2, f"lost an update: {box.value}"
+
+    return scenario
+
+
+def benign_between_tasks() -> Scenario:
+    """Two tasks write one attribute without a lock: an order to explore, never a data race."""
+
+    async def scenario() -> None:
+        box = Box(locked=False)
+
+        async def write(value: int) -> None:
+            box.value = value
+
+        await asyncio.gather(write(1), write(2))
+
+    return scenario
