@@ -47,9 +47,10 @@ assumption every sync schedule makes -- so a proof says "for every order of the
 synchronisation operations".
 
 Injected cancellation (``inject_cancel``) is a choice no race asks for: a
-"cancel this task now" option is always tried where it is offered, and the
-task's next step depends on it (the cancellation writes the task, each of its
-steps reads it).
+"cancel this task now" option is always tried where it is offered. A task's
+step writes its task object (it may finish it), and so does a cancellation:
+the step after it depends on it, and so does any code asking the task
+``done()`` or ``cancelled()``.
 """
 
 from __future__ import annotations

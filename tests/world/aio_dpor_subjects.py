@@ -98,6 +98,27 @@ def outcomes_of_semaphore_queries(outcomes: Outcomes) -> Scenario:
     return scenario
 
 
+def outcomes_of_task_queries(outcomes: Outcomes) -> Scenario:
+    """A task asks another whether it is done while that one runs its last steps."""
+
+    async def scenario() -> None:
+        async def worker() -> None:
+            await asyncio.sleep(0)
+
+        work = asyncio.ensure_future(worker())
+        seen: list[bool] = []
+
+        async def watcher() -> None:
+            seen.append(work.done())
+            await asyncio.sleep(0)
+            seen.append(work.done())
+
+        await asyncio.gather(watcher(), work)
+        outcomes.append(tuple(seen))
+
+    return scenario
+
+
 class Box:
     """A counter a task and a worker thread both increment."""
 

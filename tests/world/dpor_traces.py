@@ -3,9 +3,10 @@
 A run's trace is named by the order of its dependent accesses: every pair of
 accesses by two different threads (or asyncio tasks) to locations that may be
 the same, not both reads, in the order they ran -- each access named by its
-thread and its position among that thread's accesses. Two runs get the same
-name exactly when one only reorders independent accesses of the other. Waits
-are left out: they order nothing (the step after the wake-up is the access).
+thread and its position among that thread's accesses to shared locations. Two
+runs get the same name exactly when one only reorders independent accesses of
+the other. Waits are left out: they order nothing (the step after the wake-up
+is the access).
 
 ``traces(scenario, strategy)`` runs an exploration to its end and returns the
 names of the traces it ran; a sound reduction runs every trace an exhaustive
@@ -32,15 +33,31 @@ Name = tuple[frozenset[tuple[tuple[int, int], tuple[int, int]]], tuple[tuple[int
 
 
 def name_of(events: Sequence[Any]) -> Name:
-    """The trace of a run's events (see the module docstring)."""
+    """The trace of a run's events (see the module docstring).
+
+    Accesses that no other thread's access may meet (a task touching its own
+    task object at each step) are left out: they order nothing, and counting
+    them would tell apart runs that differ only in where a step began.
+    """
+    accesses: list[tuple[int, Any, str]] = [
+        (event.thread, key, mode)
+        for event in events
+        for key, mode in event.accesses
+        if mode != WAIT
+    ]
+    shared = [
+        any(
+            thread != other_thread and conflict(key, other_key)
+            for other_thread, other_key, _mode in accesses
+        )
+        for thread, key, _mode in accesses
+    ]
     flat: list[tuple[tuple[int, int], Any, str]] = []
     seen: Counter[int] = Counter()
-    for event in events:
-        for key, mode in event.accesses:
-            if mode == WAIT:
-                continue
-            flat.append(((event.thread, seen[event.thread]), key, mode))
-            seen[event.thread] += 1
+    for (thread, key, mode), meets in zip(accesses, shared, strict=True):
+        if meets:
+            flat.append(((thread, seen[thread]), key, mode))
+            seen[thread] += 1
     pairs = set()
     for j, (second, key, mode) in enumerate(flat):
         for first, other_key, other_mode in flat[:j]:

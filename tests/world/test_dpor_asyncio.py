@@ -114,8 +114,9 @@ def _outcomes(
         subjects.outcomes_of_event_queries,
         subjects.outcomes_of_queue_queries,
         subjects.outcomes_of_semaphore_queries,
+        subjects.outcomes_of_task_queries,
     ],
-    ids=["lock", "event", "queue", "semaphore"],
+    ids=["lock", "event", "queue", "semaphore", "task"],
 )
 def test_asyncio_objects_order_what_tasks_see_of_them(
     make: Callable[[list[object]], Callable[[], Any]],

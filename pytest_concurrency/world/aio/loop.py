@@ -32,9 +32,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.world.aio import cancellation, frames
+from pytest_concurrency.world.aio import cancellation, frames, sync_objects
 from pytest_concurrency.world.aio.actors import TASK_TYPES, Actor, Cast, task_of
-from pytest_concurrency.world.events import READ, WRITE
+from pytest_concurrency.world.events import WRITE
 from pytest_concurrency.world.scheduler import Abort, RunFailure, ThreadRecord
 from pytest_concurrency.world.trace import is_internal
 
@@ -343,7 +343,7 @@ class ControlledLoop(asyncio.BaseEventLoop):
         tracer = sched.tracer
         if handle is None:
             victim = cancellation.inject(self._world, actor)
-            sched.access(victim, WRITE)  # what the victim's next step resumes with
+            sync_objects.touched(victim.task, WRITE)  # what its next step resumes with
             if tracer is not None:
                 self._trace_cancel(tracer, victim)
             return
@@ -353,8 +353,9 @@ class ControlledLoop(asyncio.BaseEventLoop):
                 del ready[position]
                 break
         sched.after(self.cast.scheduled_by(handle))
-        if self._world.cancellable:
-            sched.access(actor, READ)  # a cancellation injected before this step changes it
+        if actor.task is not None:
+            # a step may finish its task (done(), result()) and reads its cancellation
+            sync_objects.touched(actor.task, WRITE)
         self.cast.forget(handle)
         if tracer is not None:
             self._trace_step(tracer, actor, handle)

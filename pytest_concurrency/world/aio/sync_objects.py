@@ -35,7 +35,7 @@ from pytest_concurrency.world.locations import STATE
 from pytest_concurrency.world.memory import MemoryAccess
 from pytest_concurrency.world.scheduler import controlling_scheduler
 
-__all__ = ["SyncAccess", "install"]
+__all__ = ["SyncAccess", "install", "touched"]
 
 
 class SyncAccess(MemoryAccess):
@@ -46,10 +46,14 @@ class SyncAccess(MemoryAccess):
     counted = False
 
 
-def _note(obj: object, mode: str) -> None:
+def touched(obj: object, mode: str) -> None:
+    """The running event did ``mode`` to all of ``obj`` (for a reducing strategy only)."""
     sched = controlling_scheduler()
     if sched is not None and sched.events is not None:
         sched.touch(SyncAccess([(obj, STATE, mode)]))
+
+
+_note = touched
 
 
 def _plain(original: Callable[..., Any], mode: str) -> Callable[..., Any]:
