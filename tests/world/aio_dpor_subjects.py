@@ -8,9 +8,10 @@ them to commute would miss a result bounded DFS reaches.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from memory_subjects import Counter
 
 Outcomes = list[object]
 Scenario = Callable[[], Coroutine[Any, Any, None]]
@@ -119,26 +120,11 @@ def outcomes_of_task_queries(outcomes: Outcomes) -> Scenario:
     return scenario
 
 
-class Box:
-    """A counter a task and a worker thread both increment."""
-
-    def __init__(self, locked: bool) -> None:
-        self.value = 0
-        self.lock = threading.Lock() if locked else None
-
-    def add(self) -> None:
-        if self.lock is None:
-            self.value += 1
-            return
-        with self.lock:
-            self.value += 1
-
-
 def thread_and_task(*, locked: bool) -> Scenario:
     """``asyncio.to_thread`` against a task: a lost update unless both take the lock."""
 
     async def scenario() -> None:
-        box = Box(locked)
+        box = Counter(locked)
 
         async def in_a_task() -> None:
             box.add()
@@ -153,7 +139,7 @@ def two_tasks(*, locked: bool) -> Scenario:
     """Two tasks read, await, write back: the asyncio lost update, and its locked twin."""
 
     async def scenario() -> None:
-        box = Box(locked=False)
+        box = Counter(locked=False)
         lock = asyncio.Lock()
 
         async def add() -> None:
@@ -177,7 +163,7 @@ def benign_between_tasks() -> Scenario:
     """Two tasks write one attribute without a lock: an order to explore, never a data race."""
 
     async def scenario() -> None:
-        box = Box(locked=False)
+        box = Counter(locked=False)
 
         async def write(value: int) -> None:
             box.value = value

@@ -12,6 +12,7 @@ is the access).
 names of the traces it ran; a sound reduction runs every trace an exhaustive
 (bounded) DFS runs. Both record their runs' events the same way: the
 reduction's own observer, with the choices left to the strategy explored.
+``outcomes`` does the same for what a scenario records.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.dpor import DPORStrategy, ordered
 from pytest_concurrency.world.events import WAIT
 from pytest_concurrency.world.exploration import tracing
@@ -139,3 +141,25 @@ def missed_by_the_reduction(
     reduced = traces(scenario, ReducedTraces(), trace=trace, **options)
     searched = traces(scenario, SearchedTraces(DFSStrategy(bound)), trace=trace, **options)
     return reduced, searched - reduced
+
+
+def outcomes(
+    make: Callable[[list[object]], Callable[[], Any]],
+    strategy: str,
+    *,
+    trace: list[object],
+    **options: Any,
+) -> tuple[set[str], int]:
+    """(the outcomes ``make``'s scenario recorded, the runs) exploring it to its end."""
+    recorded: list[object] = []
+    result = explore(
+        make(recorded),
+        strategy=strategy,
+        granularity="memory",
+        runs=None,
+        races="ignore",  # racy on purpose
+        trace=trace,
+        **options,
+    )
+    assert result.exhausted
+    return set(map(repr, recorded)), result.schedules_run

@@ -11,15 +11,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from memory_subjects import run_threads
+
 Outcomes = list[object]
-
-
-def run_threads(*targets: Callable[[], object]) -> None:
-    threads = [threading.Thread(target=target) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def setdefault_race(keys: tuple[str, str], outcomes: Outcomes) -> Callable[[], None]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import aio_dpor_subjects as subjects
 import dpor_traces
+import memory_subjects
 import pytest
 
 from pytest_concurrency.demo.zoo import (
@@ -29,6 +30,9 @@ from pytest_concurrency.demo.zoo import (
 from pytest_concurrency.errors import DataRaceWarning
 from pytest_concurrency.world.api import ExploreResult, explore, replay
 from pytest_concurrency.world.report import Deadlock, InterleavingFailure
+
+#: the subjects' code: this test's scenarios and the counter they share with the memory tests
+TRACED = [subjects, memory_subjects]
 
 #: explore() options of the exhibits (their code is the package's own: named to be traced)
 ZOO: dict[str, tuple[Any, dict[str, Any]]] = {
@@ -93,18 +97,7 @@ def test_the_stale_read_names_its_conflicting_tasks_and_replays_from_its_token()
 def _outcomes(
     make: Callable[[list[object]], Callable[[], Any]], strategy: str, **options: Any
 ) -> tuple[set[str], int]:
-    outcomes: list[object] = []
-    result = explore(
-        make(outcomes),
-        strategy=strategy,
-        granularity="memory",
-        runs=None,
-        trace=[subjects],
-        races="ignore",
-        **options,
-    )
-    assert result.exhausted
-    return set(map(repr, outcomes)), result.schedules_run
+    return dpor_traces.outcomes(make, strategy, trace=TRACED, **options)
 
 
 @pytest.mark.parametrize(
@@ -144,24 +137,22 @@ def test_the_reduction_runs_every_trace_bounded_dfs_runs_over_task_steps(
     assert reduced
 
 
-def test_a_race_between_a_thread_and_a_task_is_found_and_its_locked_twin_proven() -> None:
+@pytest.mark.parametrize(
+    ("make", "most"),
+    [(subjects.thread_and_task, 40), (subjects.two_tasks, 4)],
+    ids=["thread_and_task", "two_tasks"],
+)
+def test_each_lost_update_is_found_and_its_locked_twin_proven(
+    make: Callable[..., Callable[[], Any]], most: int
+) -> None:
+    """A worker thread against a task (twin: a threading.Lock), two tasks (twin: asyncio.Lock)."""
     with pytest.raises(InterleavingFailure) as caught:
-        explore(subjects.thread_and_task(locked=False), strategy="dpor", trace=[subjects])
+        explore(make(locked=False), strategy="dpor", trace=TRACED)
     assert "lost an update" in str(caught.value.__cause__)
-    assert any(c.kind == "write-write" and c.what == "Box.value" for c in caught.value.conflicts)
-    result = explore(
-        subjects.thread_and_task(locked=True), strategy="dpor", runs=None, trace=[subjects]
-    )
+    assert any(c.what == "Counter.value" for c in caught.value.conflicts)
+    result = explore(make(locked=True), strategy="dpor", runs=None, trace=TRACED)
     assert result.exhausted
-
-
-def test_a_task_lost_update_is_found_and_its_asyncio_lock_twin_proven() -> None:
-    with pytest.raises(InterleavingFailure) as caught:
-        explore(subjects.two_tasks(locked=False), strategy="dpor", trace=[subjects])
-    assert caught.value.schedules_run <= 2
-    result = explore(subjects.two_tasks(locked=True), strategy="dpor", runs=None, trace=[subjects])
-    assert result.exhausted
-    assert result.schedules_run <= 4
+    assert result.schedules_run <= most
 
 
 def test_conflicts_between_tasks_of_one_loop_are_no_data_race() -> None:
@@ -174,5 +165,10 @@ def test_conflicts_between_tasks_of_one_loop_are_no_data_race() -> None:
 
 def test_asyncio_objects_are_themselves_again_after_the_run() -> None:
     originals = (asyncio.Lock.acquire, asyncio.Event.set, asyncio.Queue.get)
-    explore(subjects.two_tasks(locked=True), strategy="dpor", runs=None, trace=[subjects])
+    explore(
+        subjects.two_tasks(locked=True),
+        strategy="dpor",
+        runs=None,
+        trace=TRACED,
+    )
     assert (asyncio.Lock.acquire, asyncio.Event.set, asyncio.Queue.get) == originals

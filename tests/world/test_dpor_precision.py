@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 import dpor_traces
 import precision_subjects as subjects
@@ -209,20 +210,9 @@ def test_only_plain_keys_name_an_item() -> None:
 
 
 def _outcomes(
-    make: Callable[[list[object]], Callable[[], None]], strategy: str, **options: object
+    make: Callable[[list[object]], Callable[[], Any]], strategy: str, **options: Any
 ) -> tuple[set[str], int]:
-    outcomes: list[object] = []
-    result = explore(
-        make(outcomes),
-        strategy=strategy,
-        granularity="memory",
-        runs=None,
-        races="ignore",  # racy on purpose
-        trace=[subjects],
-        **options,  # type: ignore[arg-type]
-    )
-    assert result.exhausted
-    return set(map(repr, outcomes)), result.schedules_run
+    return dpor_traces.outcomes(make, strategy, trace=[subjects], **options)
 
 
 def test_callers_of_two_keys_commute_and_of_one_key_do_not() -> None:

@@ -103,22 +103,15 @@ def _semaphore_free(semaphore: Any) -> bool:
     return not any(not w.cancelled() for w in waiters)
 
 
-def _event_wait(original: Callable[..., Any]) -> Callable[..., Any]:
+def _waiting(original: Callable[..., Any], busy: Callable[[Any], bool]) -> Callable[..., Any]:
+    """A wait that returns at once unless ``busy``: a read, or a wait."""
+
     @functools.wraps(original)
     async def wait(self: Any) -> Any:
-        _note(self, READ if self._value else WAIT)
+        _note(self, WAIT if busy(self) else READ)
         return await original(self)
 
     return wait
-
-
-def _queue_join(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    async def join(self: Any) -> Any:
-        _note(self, WAIT if self._unfinished_tasks else READ)
-        return await original(self)
-
-    return join
 
 
 def _wrappers() -> list[tuple[type, str, Callable[..., Any]]]:
@@ -130,7 +123,7 @@ def _wrappers() -> list[tuple[type, str, Callable[..., Any]]]:
         (lock, "acquire", _acquiring(lock.acquire, _lock_free)),
         (lock, "release", _plain(lock.release, RELEASE)),
         (lock, "locked", _plain(lock.locked, READ)),
-        (event, "wait", _event_wait(event.wait)),
+        (event, "wait", _waiting(event.wait, lambda event: not event._value)),
         (event, "set", _plain(event.set, WRITE)),
         (event, "clear", _plain(event.clear, WRITE)),
         (event, "is_set", _plain(event.is_set, READ)),
@@ -145,7 +138,7 @@ def _wrappers() -> list[tuple[type, str, Callable[..., Any]]]:
         (queue, "put_nowait", _plain(queue.put_nowait, WRITE)),
         (queue, "get_nowait", _plain(queue.get_nowait, WRITE)),
         (queue, "task_done", _plain(queue.task_done, WRITE)),
-        (queue, "join", _queue_join(queue.join)),
+        (queue, "join", _waiting(queue.join, lambda queue: queue._unfinished_tasks > 0)),
         (queue, "empty", _plain(queue.empty, READ)),
         (queue, "full", _plain(queue.full, READ)),
         (queue, "qsize", _plain(queue.qsize, READ)),
