@@ -8,7 +8,9 @@ measured in the same run, when frontrun is importable. frontrun explores only
 under its ``frontrun`` launcher, so each of its measurements is a fresh
 subprocess started through the launcher, timed from the outside; ours is timed
 the same way, in a fresh subprocess each, so both pay an interpreter's start
-and their imports. Medians over the repeats, alternated so that load on a
+and their imports -- from compiled bytecode both (:func:`compile_ours`: an
+installed package has its bytecode, an editable one may not). Medians over
+the repeats, alternated so that load on a
 shared machine hits both alike. Goal per scenario: our time at most 1/5 of the
 peer's, and no more executions. Without frontrun the rows say so and only
 ours is measured.

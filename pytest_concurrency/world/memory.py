@@ -3,22 +3,26 @@
 At ``granularity="memory"`` the traced code's instructions are watched as at
 opcode granularity, but only those that touch memory another thread could
 share are points: attribute loads, stores and deletes; subscript loads, stores
-and deletes, ``in`` tests and iteration over a container; global and closure
-cell loads and stores; and the methods of the builtin containers (``dict``,
-``list``, ``set``, ``deque``, ...), judged reading or mutating by name. Each
-point carries *what* it touches -- the object and attribute name, the container
--- so that a partial-order reduction (:mod:`.dpor`) can tell that two accesses
-conflict (one of them writes the same location) or commute.
+and deletes, ``in`` tests, and each step of a loop over a container; global and
+closure cell loads and stores; and the methods of the builtin containers
+(``dict``, ``list``, ``set``, ``deque``, ...), at the call. Each point carries
+*what* it touches -- the object and attribute name, the container or one of
+its items (see :mod:`.containers`) -- so that a partial-order reduction
+(:mod:`.dpor`) can tell that two accesses conflict (one of them writes the same
+location) or commute. A method of an object whose code no point sees (an
+untraced class, a C type) counts as a write of all of the object.
 
 Which object an instruction touches is found by a small abstract
-interpretation of the code object's bytecode (:func:`accesses_of`): for each
+interpretation of the code object's bytecode (:mod:`.bytecode`): for each
 memory instruction it records how its operand was produced -- a local, a
 global, a closure cell, a constant, or an attribute of one of those -- and the
 point evaluates that recipe on the running frame (attribute steps read only an
 instance's ``__dict__``, so no property or ``__getattr__`` runs). Where the
 recipe is unknown (the operand is a call's result, say) the access is keyed by
 its attribute name alone, or by "some container": coarser, so two accesses may
-be judged conflicting when they are not, never the other way round.
+be judged conflicting when they are not, never the other way round. What a
+method load or a loop's ``GET_ITER`` found is carried to its call or its
+steps (:data:`Receivers`), since a path may name another object by then.
 
 Globals and closure cells that hold modules, functions or classes are taken as
 constant (rebinding a function while another thread calls it is out of scope),
