@@ -120,6 +120,10 @@ def run_schedule(
             # way in): run it once more -- done already, it costs next to nothing
             _end_run(sched, patcher)
             raise
+    if world is not None:
+        from pytest_concurrency.world.aio import runtime
+
+        runtime.collect(world)
     return RunResult(
         sched.failure,
         tuple(sched.choices),

@@ -171,3 +171,22 @@ def benign_between_tasks() -> Scenario:
         await asyncio.gather(write(1), write(2))
 
     return scenario
+
+
+def left_pending(closed: list[str]) -> Scenario:
+    """A task awaits an event nobody sets: the run deadlocks with it pending."""
+
+    async def scenario() -> None:
+        never = asyncio.Event()
+
+        async def waiter() -> None:
+            try:
+                await never.wait()
+            finally:
+                closed.append("closed")  # runs when the pending coroutine is closed
+
+        task = asyncio.ensure_future(waiter())
+        await asyncio.sleep(0)
+        await task
+
+    return scenario

@@ -11,6 +11,7 @@ reaches reached too.
 from __future__ import annotations
 
 import asyncio
+import gc
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -172,3 +173,18 @@ def test_asyncio_objects_are_themselves_again_after_the_run() -> None:
         trace=TRACED,
     )
     assert (asyncio.Lock.acquire, asyncio.Event.set, asyncio.Queue.get) == originals
+
+
+def test_coroutines_a_run_left_pending_are_closed_before_the_next_run() -> None:
+    """Else the collector closes them whenever it runs, maybe in a later run's thread,
+    where their ``finally`` clauses would be steps of that run."""
+    closed: list[str] = []
+    was_enabled = gc.isenabled()
+    gc.disable()  # only the explorer's own collection may close them
+    try:
+        with pytest.raises(Deadlock):
+            explore(subjects.left_pending(closed), strategy="dpor", runs=1, trace=TRACED)
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert closed  # at least the failing run's coroutine, closed when that run ended

@@ -178,6 +178,8 @@ class ControlledLoop(asyncio.BaseEventLoop):
             self._phase = _AFTER_MAIN
 
     def close(self) -> None:
+        if self.cast.pending():
+            self._world.left_pending = True  # see AioWorld.left_pending
         super().close()
         self.cast.release()
 
