@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "DataRaceWarning": "pytest_concurrency.world.report",
     "UncontrolledBlock": "pytest_concurrency.world.report",
     "NondeterministicScenarioError": "pytest_concurrency.world.report",
+    "NotExhaustedWarning": "pytest_concurrency.world.report",
     "ReplayTokenError": "pytest_concurrency.world.token",
     "check_linearizable": "pytest_concurrency.linearizability",
     "NotLinearizable": "pytest_concurrency.linearizability",
@@ -58,6 +59,7 @@ __all__ = [
     "LeakReport",
     "LinearizabilityResult",
     "NondeterministicScenarioError",
+    "NotExhaustedWarning",
     "NotLinearizable",
     "PendingWait",
     "ReplayTokenError",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
         Deadlock,
         InterleavingFailure,
         NondeterministicScenarioError,
+        NotExhaustedWarning,
         UncontrolledBlock,
     )
     from pytest_concurrency.world.threads import SpawnHandle

@@ -30,6 +30,7 @@ __all__ = [
     "InterleavingFailure",
     "InterleavingsFixtureWarning",
     "NondeterministicScenarioError",
+    "NotExhaustedWarning",
     "ReplayTokenError",
     "SubjectError",
     "UncontrolledBlock",
@@ -54,6 +55,7 @@ _DEFINED_IN = {
     "DataRaceWarning": "pytest_concurrency.world.report",
     "UncontrolledBlock": "pytest_concurrency.world.report",
     "NondeterministicScenarioError": "pytest_concurrency.world.report",
+    "NotExhaustedWarning": "pytest_concurrency.world.report",
     "ReplayTokenError": "pytest_concurrency.world.token",
     "FakeClockWarning": "pytest_concurrency._clock.captured",
     "InterleavingsFixtureWarning": "pytest_concurrency._wiring.interleavings",
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
         Deadlock,
         InterleavingFailure,
         NondeterministicScenarioError,
+        NotExhaustedWarning,
         UncontrolledBlock,
     )
     from pytest_concurrency.world.token import ReplayTokenError

@@ -61,7 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="schedules to explore per interleavings test (default: the ini value, else 1000).",
+        help="schedules to explore per interleavings test (default: the ini value, else "
+        "until dpor covers every interleaving, 10000 at most; 1000 for pct, random, dfs).",
     )
     group.addoption(
         "--interleavings-seed",
@@ -69,7 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="SEED",
-        help="seed for the interleavings strategies (default: the ini value, else random).",
+        help="seed for the strategies that read one, random and pct (default: the ini value, "
+        "else random); explorations with dpor or dfs, which read none, ignore it.",
     )
     group.addoption(
         "--interleavings-replay",
@@ -77,6 +79,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="TOKEN",
         help="replay exactly one schedule, from the token a failure printed.",
+    )
+    group.addoption(
+        "--interleavings-shards",
+        dest="interleavings_shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="split every exploring test into N collected items, each exploring one part of "
+        "its schedules (for pytest-xdist to run side by side; default: the ini value, else 1).",
     )
     group.addoption(
         "--interleavings-report",
@@ -104,6 +115,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("interleavings_runs", "schedules to explore per test (as --interleavings-runs)")
     parser.addini("interleavings_seed", "seed for the strategies (as --interleavings-seed)")
+    parser.addini(
+        "interleavings_shards", "parts each exploring test is split in (as --interleavings-shards)"
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -147,7 +147,7 @@ def test_twice(interleavings):
             interleavings.explore(_deadlock, strategy="dfs")
 
 def test_fine(interleavings):
-    interleavings.explore(lambda: None, runs=3)
+    interleavings.explore(lambda: None, strategy="pct", runs=3)
 """
 
 

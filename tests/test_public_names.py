@@ -31,6 +31,7 @@ def test_the_public_exceptions_are_the_expected_ones() -> None:
         "FakeClockWarning",
         "InterleavingFailure",
         "NondeterministicScenarioError",
+        "NotExhaustedWarning",
         "NotLinearizable",
         "ReplayTokenError",
         "UncontrolledBlock",

@@ -5,6 +5,9 @@ Thin on purpose: it resolves defaults (``--interleavings-runs`` /
 exploring for replaying when ``--interleavings-replay=TOKEN`` is given, formats
 the replay command with the test's node id, and calls the
 ``pytest_concurrency_interleaving_failure`` hook before a failure propagates.
+``--interleavings-shards=N`` (ini ``interleavings_shards``) parametrizes every
+exploring test with a hidden fixture, one item per shard of its exploration
+(see :mod:`pytest_concurrency.world.shards`), for pytest-xdist to spread.
 Exploring, replaying and reporting are :mod:`pytest_concurrency.world.api`'s job,
 imported only when a test uses them.
 """
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from pytest_concurrency.world.patching import PatchPlan
 
 _MARKER = "interleavings"
+#: the hidden fixture whose parameter is an item's shard, ``(index, count)``
+SHARD_FIXTURE = "_interleavings_shard"
 #: function-scoped fixtures that are harmless to share between the schedules of one test
 _SHAREABLE_FIXTURES = frozenset(
     {
@@ -40,6 +45,7 @@ _SHAREABLE_FIXTURES = frozenset(
         "capfdbinary",
         "record_property",
         "record_xml_attribute",
+        SHARD_FIXTURE,
     }
 )
 
@@ -60,6 +66,8 @@ class _Defaults:
     runs: int | None
     seed: int | None
     replay: str | None
+    #: the parts each exploring test is split in (1: not split)
+    shards: int = 1
 
 
 _DEFAULTS = pytest.StashKey[_Defaults]()
@@ -94,6 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Validate the interleavings options once, before any test runs."""
     runs = _int_setting(config, "interleavings_runs", minimum=1)
     seed = _int_setting(config, "interleavings_seed", minimum=0)
+    shards = _int_setting(config, "interleavings_shards", minimum=1) or 1
     replay = config.getoption("interleavings_replay")
     if replay is not None:
         from pytest_concurrency.world.token import ReplayTokenError, decode
@@ -102,7 +111,60 @@ def pytest_configure(config: pytest.Config) -> None:
             decode(replay)
         except ReplayTokenError as error:
             raise pytest.UsageError(f"--interleavings-replay: {error}") from None
-    config.stash[_DEFAULTS] = _Defaults(runs, seed, replay)
+        shards = 1  # a replay runs its one schedule once: the test is not split
+    config.stash[_DEFAULTS] = _Defaults(runs, seed, replay, shards)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With ``--interleavings-shards=N``: one item per shard of every exploring test.
+
+    Last of the parametrizations, so the shard ends the item's id
+    (``test_x[1-shard-0-of-2]``) and a replay command can drop it.
+    """
+    count = metafunc.config.stash[_DEFAULTS].shards
+    if count == 1:
+        return
+    marked = metafunc.definition.get_closest_marker(_MARKER) is not None
+    if not marked and "interleavings" not in metafunc.fixturenames:
+        return
+    from pytest_concurrency.world.shards import shard_id
+
+    if SHARD_FIXTURE not in metafunc.fixturenames:
+        metafunc.fixturenames.append(SHARD_FIXTURE)
+    metafunc.parametrize(
+        SHARD_FIXTURE,
+        [(index, count) for index in range(count)],
+        indirect=True,
+        ids=[shard_id(index, count) for index in range(count)],
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With shards: every test's first shard first, then every second one, and so on.
+
+    pytest-xdist's default scheduling hands each worker a run of consecutive
+    items: kept next to each other, the shards of one test would often run one
+    after the other on one worker. The sort is stable: the order within each
+    group is the one collection (or a reordering plugin) gave.
+    """
+    if config.stash[_DEFAULTS].shards > 1:
+        items.sort(key=lambda item: (item_shard(item) or (0, 1))[0])
+
+
+@pytest.fixture
+def _interleavings_shard(request: pytest.FixtureRequest) -> tuple[int, int] | None:
+    """The shard of this item's explorations, ``(index, count)``; None when not split."""
+    shard: tuple[int, int] | None = getattr(request, "param", None)
+    return shard
+
+
+def item_shard(item: pytest.Item) -> tuple[int, int] | None:
+    """The shard an item explores (see :func:`pytest_generate_tests`), None when not split."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    shard: tuple[int, int] | None = params.get(SHARD_FIXTURE)
+    return shard
 
 
 class Interleavings:
@@ -121,6 +183,7 @@ class Interleavings:
         #: the runner of an ``@pytest.mark.interleavings`` body (not the fixture)
         self._marker = marker
         self._defaults = item.config.stash[_DEFAULTS]
+        self._shard = item_shard(item)
         self._plans: list[PatchPlan] = []
         self._explored = False
         self._replayed = False
@@ -148,6 +211,15 @@ class Interleavings:
         self._not_inside_the_marker("explore")
         defaults = self._defaults
         options = api.with_session_defaults(options, runs=defaults.runs, seed=defaults.seed)
+        if self._shard is not None:
+            if options.get("shard") is not None:
+                pytest.fail(
+                    f"{self._item.nodeid}: explore(shard={options['shard']!r}) in a test that "
+                    f"--interleavings-shards splits already: remove shard=, or run without "
+                    "--interleavings-shards",
+                    pytrace=False,
+                )
+            options["shard"] = self._shard
         explore_options = self._options(options)
         self._explored = True
         token = self._defaults.replay
@@ -159,7 +231,15 @@ class Interleavings:
                     api.run_replay, scenario, token, explore_options, command=self._command
                 )
             )
-            return api.ExploreResult("replay", None, 1, 1, False, _now() - started)
+            return api.ExploreResult(
+                "replay",
+                None,
+                1,
+                1,
+                False,
+                _now() - started,
+                granularity=explore_options.granularity,
+            )
         result: ExploreResult = self._reported(
             functools.partial(api.run_exploration, scenario, explore_options, command=self._command)
         )
@@ -172,6 +252,7 @@ class Interleavings:
 
         self._not_inside_the_marker("replay")
         api.check_replay_options(options)
+        options = api.with_token_settings(options, token)
         self._reported(
             functools.partial(
                 api.run_replay, scenario, token, self._options(options), command=self._command
@@ -199,10 +280,14 @@ class Interleavings:
             raise RuntimeError(self._item.stash[_MISUSE])
 
     def _command(self, token: str) -> str:
+        from pytest_concurrency.world.shards import check_shard, unsharded_nodeid
+
+        # a replay runs the one schedule unsplit: the test's id without its shard
+        nodeid = unsharded_nodeid(self._item.nodeid, check_shard(self._shard))
         return " ".join(
             [
                 "pytest",
-                shlex.quote(self._item.nodeid),
+                shlex.quote(nodeid),
                 *map(shlex.quote, _selecting_options(self._item)),
                 f"--interleavings-replay={token}",
             ]
@@ -242,8 +327,14 @@ def _now() -> float:
 
 
 @pytest.fixture
-def interleavings(request: pytest.FixtureRequest) -> Iterator[Interleavings]:
-    """Explore thread interleavings of a scenario; see :class:`Interleavings`."""
+def interleavings(
+    request: pytest.FixtureRequest, _interleavings_shard: tuple[int, int] | None
+) -> Iterator[Interleavings]:
+    """Explore thread interleavings of a scenario; see :class:`Interleavings`.
+
+    With ``--interleavings-shards=N`` it explores the item's shard (the hidden
+    fixture it depends on is parametrized per shard).
+    """
     runner = Interleavings(request.node)
     yield runner
     runner.finish()
@@ -266,6 +357,7 @@ _EXPLORE_OPTIONS = (
     "inject_cancel",
     "races",
     "benign",
+    "shard",
 )
 
 
@@ -489,7 +581,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
         _refuse_misuse(pyfuncitem)
         runner.finish()
         # a pass says what it covered (JUnit XML <property>, for CI tools)
-        pyfuncitem.user_properties.append(("interleavings_schedules_run", result.schedules_run))
+        pyfuncitem.user_properties.extend(
+            (f"interleavings_{name}", value) for name, value in result.properties()
+        )
 
     pyfuncitem.obj = explored
     try:

@@ -70,10 +70,15 @@ class _SessionView:
         if not self._innermost():
             return
         from pytest_concurrency.world.session_summary import ExplorationRecord
+        from pytest_concurrency.world.shards import Shard, unsharded_nodeid
 
         if self._line is not None:
             self._write(self._line.clear())
             self._line = None
+        if exploration.superseded:  # another exploration of the scenario replaces it
+            return
+        index, count = exploration.shard or (0, 1)
+        test = unsharded_nodeid(self.nodeid, Shard(index, count)) if count > 1 else ""
         self.summary.explorations.append(
             ExplorationRecord(
                 self.nodeid,
@@ -81,6 +86,13 @@ class _SessionView:
                 exploration.schedules,
                 exploration.elapsed,
                 exploration.exhausted,
+                exploration.granularity,
+                exploration.preemption_bound,
+                exploration.classes,
+                exploration.failed,
+                test=test,
+                shard_index=index,
+                shard_count=count,
             )
         )
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from pytest_concurrency import _realtime
+
+if TYPE_CHECKING:  # the child of a benchmark imports this package: only what it uses
+    from pathlib import Path
 
 SECTIONS = (
     "pytest_concurrency.bench.plugin_bench",
@@ -23,6 +28,7 @@ SECTIONS = (
     "pytest_concurrency.bench.load_bench",
     "pytest_concurrency.bench.dual_bench",
     "pytest_concurrency.bench.dpor_bench",
+    "pytest_concurrency.bench.shard_bench",
     "pytest_concurrency.bench.linearizability_bench",
 )
 
@@ -59,6 +65,20 @@ def repeat(measure: Callable[[], float], repeats: int) -> list[float]:
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     return [measure() for _ in range(repeats)]
+
+
+def time_command(command: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> float:
+    """The wall seconds of ``command``, which must succeed (its output's end is the error)."""
+    import subprocess
+
+    started = _realtime.perf_counter()
+    completed = subprocess.run(
+        command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
+    elapsed = _realtime.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark suite failed: {completed.stdout[-2000:]}")
+    return elapsed
 
 
 def run(repeats: int = 5, out: TextIO = sys.stdout, only: str | None = None) -> int:

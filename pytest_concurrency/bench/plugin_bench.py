@@ -20,8 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pytest_concurrency import _realtime
-from pytest_concurrency.bench import Measurement, median_of
+from pytest_concurrency.bench import Measurement, median_of, time_command
 
 TITLE = "Plugin overhead"
 
@@ -56,14 +55,7 @@ def _write_suite(directory: Path) -> None:
 def _time_pytest(directory: Path, extra: list[str]) -> float:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    started = _realtime.perf_counter()
-    completed = subprocess.run(
-        command, cwd=directory, env=env, capture_output=True, text=True, timeout=600
-    )
-    elapsed = _realtime.perf_counter() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark suite failed: {completed.stdout[-2000:]}")
-    return elapsed
+    return time_command(command, cwd=directory, env=env, timeout=600)
 
 
 def _time_import(modules: tuple[str, ...]) -> float:

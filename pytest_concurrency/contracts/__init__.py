@@ -2,14 +2,15 @@
 
 One base test class per guard. Subclass it, override ``make_subject`` to
 return your implementation, and every property in DESIGN.md's table runs as a
-test -- explored exhaustively at small sizes by the interleaving explorer, on
-virtual time where time matters, under a thread leak check::
+test -- proven at small sizes by the interleaving explorer's reduction (every
+class of interleavings of the shared-memory and synchronisation accesses, no
+preemption bound), on virtual time where time matters, under a thread leak
+check::
 
     from pytest_concurrency.contracts import BuildOnceCacheContract
 
     class TestVocabCache(BuildOnceCacheContract):
-        @abstract_subject
-    def make_subject(self, loader):
+        def make_subject(self, loader):
             return VocabCache(loader)
 
 - :class:`SingleFlightContract` (seed 000): ``make_subject(self)``;

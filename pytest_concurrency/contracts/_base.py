@@ -52,8 +52,8 @@ class SubjectError(ConcurrencyError, TypeError):
 class ExplorationBudgetError(ConcurrencyError, RuntimeError):
     """An exhaustive exploration did not cover its space within the contract's budget.
 
-    Not a property violation: the subject has more scheduling points than the
-    budget allows for. Raise ``max_schedules`` or lower ``preemption_bound``.
+    Not a property violation: the subject has more classes of interleavings
+    than the budget allows for. Raise ``max_schedules`` or set a ``preemption_bound``.
     """
 
 
@@ -86,6 +86,8 @@ class Exploration:
     schedules: int
     exhausted: bool
     seconds: float
+    #: what it covered, in words (``ExploreResult.coverage``)
+    coverage: str = ""
 
 
 class Contract:
@@ -93,9 +95,15 @@ class Contract:
 
     Class attributes a subclass may override (budgets and checks):
 
-    - ``preemption_bound``: preemptions per schedule in exhaustive (dfs) explorations;
+    - ``preemption_bound``: the most preemptions per schedule in exhaustive
+      explorations (default None: no bound, every class of interleavings);
     - ``max_schedules``: the most schedules an exhaustive exploration may take
       before it is an :class:`ExplorationBudgetError`;
+    - ``trace``: the code under test whose shared-memory accesses are
+      scheduling points, as ``explore(trace=...)``, besides the contract's own
+      scenarios (default None: your project's non-test code under the current
+      directory). Name your guard's package here when it is installed or lives
+      in a test directory: the reduction reorders only the accesses it sees;
     - ``pct_runs`` and ``explore_seed``: for properties a subclass adds and explores
       with ``explore(..., exhaustive=False)`` (PCT);
     - ``leak_kinds`` and ``leak_grace``: what each property is checked for
@@ -111,8 +119,9 @@ class Contract:
     #: methods the subject must have
     subject_methods: ClassVar[tuple[str, ...]] = ()
 
-    preemption_bound: ClassVar[int] = 2
+    preemption_bound: ClassVar[int | None] = None
     max_schedules: ClassVar[int] = 5000
+    trace: ClassVar[Any] = None
     pct_runs: ClassVar[int] = 300
     explore_seed: ClassVar[int] = 0
     leak_kinds: ClassVar[str] = "threads"
@@ -226,6 +235,17 @@ class Contract:
                 return klass.__name__
         return Contract.__name__
 
+    def _traced(self) -> list[Any]:
+        """``trace`` and the module of the contract's own scenarios (which must be traced
+        too: their accesses to what they share are scheduling points)."""
+        named = self.trace if isinstance(self.trace, (list, tuple)) else [self.trace]
+        contract = next(
+            klass
+            for klass in type(self).__mro__
+            if klass.__module__.startswith(_PACKAGE) and klass is not Contract
+        )
+        return [*named, contract.__module__]
+
     def subject(self, *args: Any) -> Any:
         """Call ``make_subject(*args)`` and check that the result is usable."""
         made = self.make_subject(*args)
@@ -245,21 +265,46 @@ class Contract:
         scenario: Callable[[], object],
         *,
         exhaustive: bool = True,
+        bounded: bool = False,
         **options: Any,
     ) -> Exploration:
-        """Explore ``scenario``: dfs within ``preemption_bound`` (exhaustively), else pct.
+        """Explore ``scenario``: with the explorer's default (the reduction, dpor at
+        memory granularity) to exhaustion, else with pct.
 
-        An exhaustive exploration that does not cover its space within
-        ``max_schedules`` raises :class:`ExplorationBudgetError`. A failing
+        The exhaustive exploration covers every class of interleavings within
+        ``preemption_bound`` (None: no bound; the explorer's dfs, which explores
+        asyncio task steps until the reduction covers them, is then bounded by
+        2 preemptions); one that does not within
+        ``max_schedules`` raises :class:`ExplorationBudgetError`. ``bounded``
+        explores with dfs over the synchronisation points instead, within
+        ``preemption_bound`` (default 2) preemptions: for a property whose
+        classes of interleavings at memory granularity are still too many to
+        cover in seconds (the result says which way it was explored). Data races
+        are not reported: a contract checks outcomes, and a guard may race on a
+        flag by design (a double-checked cache's first read). A failing
         schedule raises the explorer's :class:`InterleavingFailure` (trace and
         replay token included), except when ``make_subject`` itself was at
         fault: then the :class:`SubjectError` is raised as is.
         """
-        if exhaustive:
+        if exhaustive and bounded:
             options = {
                 "strategy": "dfs",
-                "preemption_bound": self.preemption_bound,
+                "granularity": "sync",
+                "preemption_bound": 2 if self.preemption_bound is None else self.preemption_bound,
                 "runs": self.max_schedules,
+                **options,
+            }
+        elif exhaustive:
+            # the explorer's default strategy: the reduction, or, where it cannot reach
+            # (asyncio task steps), dfs -- within preemption_bound if the class sets one
+            bounds = (
+                {} if self.preemption_bound is None else {"preemption_bound": self.preemption_bound}
+            )
+            options = {
+                **bounds,
+                "runs": self.max_schedules,
+                "races": "ignore",
+                **({} if self.trace is None else {"trace": self._traced()}),
                 **options,
             }
         else:
@@ -285,13 +330,13 @@ class Contract:
             raise
         if exhaustive and not result.exhausted:
             raise ExplorationBudgetError(
-                f"{type(self).__name__}: dfs (preemption bound {options['preemption_bound']}) "
-                f"did not cover the schedules of this property within {result.schedules_run} "
-                f"schedules ({result.elapsed:.1f} s); raise max_schedules or lower "
+                f"{type(self).__name__}: {result.coverage}: the property's interleavings were "
+                f"not all covered within {result.schedules_run} schedules "
+                f"({result.elapsed:.1f} s); raise max_schedules or set (lower) a "
                 "preemption_bound on the contract subclass"
             )
         exploration = Exploration(
-            result.strategy, result.schedules_run, result.exhausted, result.elapsed
+            result.strategy, result.schedules_run, result.exhausted, result.elapsed, result.coverage
         )
         self.explorations.append(exploration)
         return exploration

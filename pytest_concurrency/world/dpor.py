@@ -56,6 +56,7 @@ the step after it depends on it, and so does any code asking the task
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from pytest_concurrency.world.events import ACQUIRE, JOINED, READ, RELEASE, TRY, WAIT, WRITE
 from pytest_concurrency.world.locations import (
@@ -297,6 +298,7 @@ class _Node:
         "done",
         "enabled",
         "explored",
+        "shard",
         "sleep",
     )
 
@@ -315,6 +317,8 @@ class _Node:
         self.backtrack: set[int] = set()
         #: the event each done thread ran from here, recorded when its run ended
         self.explored: dict[int, Sleeper] = {}
+        #: what one shard of a split exploration keeps here (see .dpor_shards)
+        self.shard: Any = None
 
 
 class DPORStrategy(ExplorationStrategy):

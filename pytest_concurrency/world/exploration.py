@@ -23,10 +23,12 @@ from pytest_concurrency.world.options import ExploreOptions, Scenario
 from pytest_concurrency.world.report import (
     DataRaceWarning,
     NondeterministicScenarioError,
+    NotExhaustedWarning,
     build_failure,
 )
 from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
 from pytest_concurrency.world.scheduler import RunFailure, controlling_scheduler
+from pytest_concurrency.world.shards import Shard, share_of_runs
 from pytest_concurrency.world.strategies import ExplorationStrategy, make_strategy, uses
 
 if TYPE_CHECKING:  # a passing exploration never needs them: imported where a failure is explained
@@ -52,11 +54,12 @@ ReplayCommand = Callable[[str], str]
 
 @dataclass(frozen=True)
 class ExploreResult:
-    """How an exploration that found no failure went."""
+    """How an exploration that found no failure went, and what it covered."""
 
     strategy: str
-    #: the seed the strategy used (None for dfs, which uses none)
+    #: the seed the strategy used (None for dfs and dpor, which use none)
     seed: int | None
+    #: executions: the schedules run
     schedules_run: int
     #: how many different schedules (choice sequences) those runs were
     distinct_schedules: int
@@ -68,6 +71,71 @@ class ExploreResult:
     #: dpor: how many of the runs were a new equivalence class (the others were
     #: cut short by a sleep set and repeated a class already run); None otherwise
     equivalence_classes: int | None = None
+    #: what a scheduling point was: "memory", "sync", "line" or "opcode"
+    granularity: str = "sync"
+    #: dfs and dpor: the most preemptions a schedule had (None: no bound, or a
+    #: strategy that has none)
+    preemption_bound: int | None = None
+    #: the part of the space explored, ``(index, count)`` (None: all of it); then
+    #: ``exhausted`` says that this part is covered, and ``schedules_run`` counts
+    #: this part's schedules only (not the runs that walked through other parts)
+    shard: tuple[int, int] | None = None
+
+    @property
+    def coverage(self) -> str:
+        """What the exploration covered, in words (for pass reports)."""
+        return coverage_text(
+            self.strategy,
+            self.granularity,
+            self.preemption_bound,
+            exhausted=self.exhausted,
+            schedules=self.schedules_run,
+            classes=self.equivalence_classes,
+            seed=self.seed,
+        )
+
+    def properties(self) -> tuple[tuple[str, object], ...]:
+        """What a pass covered as (name, value) pairs, for a test report's properties."""
+        pairs: list[tuple[str, object]] = [
+            ("schedules_run", self.schedules_run),
+            ("strategy", self.strategy),
+            ("granularity", self.granularity),
+        ]
+        if self.strategy in ("dfs", "dpor"):
+            bound = self.preemption_bound
+            pairs.append(("preemption_bound", "none" if bound is None else bound))
+            pairs.append(("exhausted", self.exhausted))
+        elif self.seed is not None:
+            pairs.append(("seed", self.seed))
+        if self.equivalence_classes is not None:
+            pairs.append(("equivalence_classes", self.equivalence_classes))
+        pairs.append(("coverage", self.coverage))
+        return tuple(pairs)
+
+
+def coverage_text(
+    strategy: str,
+    granularity: str,
+    bound: int | None,
+    *,
+    exhausted: bool,
+    schedules: int,
+    classes: int | None,
+    seed: int | None = None,
+) -> str:
+    """``dpor, memory granularity, no preemption bound: exhausted (4 equivalence classes in
+    5 executions)``: what one exploration covered."""
+    how = f"{strategy}, {granularity} granularity"
+    if strategy in ("dfs", "dpor"):
+        how += ", no preemption bound" if bound is None else f", preemption bound {bound}"
+    elif seed is not None:
+        how += f", seed {seed}"
+    ran = f"{schedules} execution{'' if schedules == 1 else 's'}"
+    if classes is not None:
+        ran = f"{classes} equivalence class{'' if classes == 1 else 'es'} in {ran}"
+    if strategy not in ("dfs", "dpor"):
+        return f"{how}: {ran} (sampled)"
+    return f"{how}: {'exhausted' if exhausted else 'NOT exhausted'} ({ran})"
 
 
 def tracing(settings: RunSettings) -> contextlib.AbstractContextManager[object]:
@@ -120,33 +188,89 @@ def replay_command(scenario: Scenario, command: ReplayCommand | None, token: str
     return command(token) if command is not None else _default_command(scenario, token)
 
 
+class _Unreducible(session_log.Superseded):
+    """The default reduction met what it cannot reduce: explore again with another strategy."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def run_exploration(
     scenario: Scenario, options: ExploreOptions, *, command: ReplayCommand | None = None
 ) -> ExploreResult:
-    """``explore`` with validated options; ``command`` formats the replay command line."""
+    """``explore`` with validated options; ``command`` formats the replay command line.
+
+    The default strategy (the reduction) explores a scenario whose asyncio
+    tasks it cannot reduce with the bounded dfs instead, from the start; and a
+    default exploration that stopped at its run cap says that its pass is no proof.
+    """
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
+    try:
+        result = _explore(scenario, options, command)
+    except _Unreducible as unreducible:
+        result = _explore(scenario, options.bounded_instead(unreducible.reason), command)
+    capped = options.default_cap and result.schedules_run >= (options.runs or 0)
+    if (
+        capped
+        and not result.exhausted
+        and ("strategy" not in options.given or result.strategy == "dpor")
+    ):
+        _warn_not_exhausted(result)
+    return result
+
+
+def _warn_not_exhausted(result: ExploreResult) -> None:
+    """A default exploration stopped at its run cap: every schedule run passed, yet some
+    classes of interleavings never ran."""
+    warnings.warn(
+        NotExhaustedWarning(
+            f"the exploration stopped at its default cap of {result.schedules_run} runs before "
+            f"covering every interleaving ({result.coverage}): this pass proves nothing about "
+            "the schedules not run. Give runs=None to explore them all, a preemption_bound to "
+            "cover fewer, or make the scenario smaller (fewer threads or operations)"
+        ),
+        stacklevel=4,
+    )
+
+
+#: why the default strategy falls back to the bounded one for a scenario running asyncio tasks
+ASYNCIO_UNREDUCED = "its reduction does not cover asyncio task steps yet"
+
+
+def _explore(
+    scenario: Scenario, options: ExploreOptions, command: ReplayCommand | None
+) -> ExploreResult:
+    """One exploration with one strategy (see :func:`run_exploration`)."""
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
     scenarios.check(scenario)
     returned = scenarios.ReturnCheck(scenario)
     seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
     #: the seed the result and a failure report (None for a strategy that reads none)
     reported_seed = seed if uses(options.strategy, "seed") else None
+    shard = options.shard
     strategy = make_strategy(
-        options.strategy, seed=seed, depth=options.depth, preemption_bound=options.preemption_bound
+        options.strategy,
+        seed=seed,
+        depth=options.depth,
+        preemption_bound=options.preemption_bound,
+        shard=shard,
     )
     settings = options.run_settings(scenario)
     started = _realtime.perf_counter()
+    #: schedules of this exploration's part of the space (runs through other parts not counted)
     runs = 0
+    limit = share_of_runs(options.runs, shard)
+    #: every run, those through other shards' parts too
+    walked = 0
     distinct: set[int] = set()
-    how = (
-        f"seed {reported_seed}"
-        if reported_seed is not None
-        else f"preemption bound {options.preemption_bound}"
-    )
+    how = _how(reported_seed, options.preemption_bound, shard)
 
     def replay_of(choices: tuple[int, ...]) -> tuple[str, str]:
         token = replay_token(choices, tokens.scenario_tag(scenario), settings)
         return token, replay_command(scenario, command, token)
 
+    bound = options.preemption_bound if uses(options.strategy, "preemption_bound") else None
     current = interrupted.InProgress(strategy.name, how, replay_of)
     #: the first passing run that raced on a location not marked benign, replayed traced
     racy: explain.Traced | None = None
@@ -154,12 +278,12 @@ def run_exploration(
     with (
         exclusive(),
         tracing(settings),
-        session_log.watching(strategy, options.runs) as log,
+        session_log.watching(strategy, limit, options.granularity, bound, _pair(shard)) as log,
         interrupted.live(current),
     ):
-        while options.runs is None or runs < options.runs:
+        while limit is None or runs < limit:
             budget = options.time_budget
-            if budget is not None and runs and _realtime.perf_counter() - started >= budget:
+            if budget is not None and walked and _realtime.perf_counter() - started >= budget:
                 break
             if not strategy.begin_run():
                 break
@@ -169,7 +293,16 @@ def run_exploration(
             except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
                 interrupted.note(interrupt, current.describe())
                 raise
+            if "strategy" not in options.given and getattr(strategy, "unsupported", None):
+                raise _Unreducible(ASYNCIO_UNREDUCED)
             strategy.end_run(len(result.choices))
+            walked += 1
+            if strategy.discovering:  # a walk through another shard's part: only a scenario that
+                if _nondeterministic(result):  # cannot be replayed is this shard's business
+                    raise _explored_failure(
+                        scenario, result, strategy, reported_seed, runs, settings, command, options
+                    )
+                continue
             runs += 1
             distinct.add(hash(result.choices))
             log.ran(runs, strategy)  # progress listeners: one clock read per schedule
@@ -190,7 +323,8 @@ def run_exploration(
             if racy is None and checked < RACE_CHECKS and _races_in(strategy, options):
                 checked += 1
                 racy = _racing(scenario, result.choices, settings, options)
-        _check_memory_seen(strategy, runs, settings)
+        if walked:  # a shard with no share of the runs ran none, and saw nothing
+            _check_memory_seen(strategy, runs, settings, defaulted="strategy" not in options.given)
         if racy is not None:
             _report_races(scenario, racy, settings, options, command, strategy.name, runs)
     return ExploreResult(
@@ -201,7 +335,26 @@ def run_exploration(
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
         equivalence_classes=getattr(strategy, "classes", None),
+        granularity=options.granularity,
+        preemption_bound=bound,
+        shard=_pair(shard),
     )
+
+
+def _pair(shard: Shard | None) -> tuple[int, int] | None:
+    return None if shard is None else (shard.index, shard.count)
+
+
+def _how(seed: int | None, bound: int | None, shard: Shard | None) -> str:
+    """How the exploration chose its schedules, as a failure report says it."""
+    how = f"seed {seed}" if seed is not None else f"preemption bound {bound}"
+    if seed is None and bound is None:
+        how = "no preemption bound"
+    return how if shard is None else f"{how}, {shard}"
+
+
+def _nondeterministic(result: RunResult) -> bool:
+    return result.failure is not None and result.failure.kind in ("nondeterministic", "mismatch")
 
 
 #: passing runs that raced, replayed (traced) to name their accesses: a few at most, since a
@@ -261,7 +414,7 @@ def _report_races(
             hint,
             f"run that schedule again with: {again}",
         ]
-        warnings.warn(DataRaceWarning("\n".join(lines)), stacklevel=4)
+        warnings.warn(DataRaceWarning("\n".join(lines)), stacklevel=5)
         return
     raise build_failure(
         RunFailure(
@@ -301,7 +454,9 @@ def _check_cancellable(options: ExploreOptions, first: RunResult) -> None:
         )
 
 
-def _check_memory_seen(strategy: ExplorationStrategy, runs: int, settings: RunSettings) -> None:
+def _check_memory_seen(
+    strategy: ExplorationStrategy, runs: int, settings: RunSettings, *, defaulted: bool
+) -> None:
     """A reduction that saw no shared memory at all proves nothing about the code under test.
 
     It reorders conflicting accesses; with none in the traced code (the code
@@ -312,8 +467,9 @@ def _check_memory_seen(strategy: ExplorationStrategy, runs: int, settings: RunSe
         return
     lines = settings.lines
     covered = "" if lines is None else f" ({lines.selection!r})"
+    who = "explore()'s default strategy, dpor," if defaulted else "strategy='dpor'"
     raise ValueError(
-        f"strategy='dpor' saw no access to shared memory in the traced code{covered} in "
+        f"{who} saw no access to shared memory in the traced code{covered} in "
         f"{runs} run(s): the code under test is not traced, so there was nothing to reorder "
         "and a pass would prove nothing about it. Name it with trace=[its module or "
         "package] (by default only the scenario's file and your project's non-test code "
@@ -333,7 +489,7 @@ def _explored_failure(
 ) -> BaseException:
     failure = result.failure
     assert failure is not None
-    if failure.kind in ("nondeterministic", "mismatch"):
+    if _nondeterministic(result):
         return NondeterministicScenarioError(
             f"the scenario is not deterministic: {failure.summary}. A schedule must depend only "
             "on the scheduler's choices: avoid randomness, real time, iterating over sets of "
@@ -386,12 +542,7 @@ def _explored_failure(
             f"note: {', '.join(result.abandoned)} could not be stopped and were abandoned "
             "(daemon threads; they end at their next scheduling point)"
         )
-    bound = options.preemption_bound
-    how = (
-        f"seed {seed}"
-        if seed is not None
-        else ("no preemption bound" if bound is None else f"preemption bound {bound}")
-    )
+    how = _how(seed, options.preemption_bound, options.shard)
     return build_failure(
         failure,
         token=token,

@@ -106,13 +106,13 @@ class MonitoringBackend:
         events = _monitoring.events
         try:
             started = _STARTED.setdefault(tool, weakref.WeakSet())
+            remembered = list(started)  # before PY_START events: this line runs Python code
             _monitoring.register_callback(tool, events.PY_START, self._start_callback)
-            # global events first, then the local ones: once legacy tracing (sys.settrace,
-            # even in another thread) has been used in the process, CPython 3.12 and 3.13
-            # drop the local events of a code object whose PY_START was disabled when the
-            # global events are set after them
+            # PY_START first, then the local events: the other order loses every local
+            # event of a code object whose start was DISABLEd earlier when a legacy tracer
+            # (coverage's C tracer under sys.settrace) runs too (seen on CPython 3.13.0)
             _monitoring.set_events(tool, events.PY_START)
-            for code in list(started):
+            for code in remembered:
                 if self._selection.covers(code):
                     self._enable(code)
         except BaseException:

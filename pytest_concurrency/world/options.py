@@ -10,24 +10,30 @@ only where they apply.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_concurrency._checks import check_count, check_seconds
+from pytest_concurrency.world import token as tokens
 from pytest_concurrency.world.lines import GRANULARITIES, LineTracing
 from pytest_concurrency.world.patching import PatchPlan
 from pytest_concurrency.world.runner import RunSettings
 from pytest_concurrency.world.selection import TraceSelection
+from pytest_concurrency.world.shards import Shard, check_shard
 from pytest_concurrency.world.strategies import STRATEGIES, check_strategy_options, uses
 from pytest_concurrency.world.timers import TIMER_MODES
 
 __all__ = [
+    "DEFAULT_RUNS",
+    "DEFAULT_STRATEGY",
     "RACE_MODES",
     "UNSET",
     "ExploreOptions",
     "Scenario",
     "check_replay_options",
+    "default_strategy",
     "with_session_defaults",
+    "with_token_settings",
 ]
 
 Scenario = Callable[[], object]
@@ -42,9 +48,24 @@ class _Unset:
         return "<the strategy's default>"
 
 
-#: the default of ``seed``, ``depth`` and ``preemption_bound``: tells an option the
-#: caller wrote (checked against the strategy) from one left out, whatever its value
+#: the default of the options whose default depends on others (``strategy``, ``runs``,
+#: ``seed``, ``depth``, ``preemption_bound``, ``granularity``, ``races``): tells an option
+#: the caller wrote (checked against the strategy) from one left out, whatever its value
 UNSET: Any = _Unset()
+
+#: the strategy of an exploration that names none: the reduction, at memory granularity
+DEFAULT_STRATEGY = "dpor"
+#: the strategy of an exploration that names none but asks for a granularity other than
+#: "memory", at which the reduction cannot tell which accesses conflict
+SAMPLING_STRATEGY = "pct"
+#: the strategy of an exploration that names none, when the reduction cannot cover what the
+#: scenario does (asyncio task steps, timers="choice"): exhaustive within a preemption bound
+BOUNDED_STRATEGY = "dfs"
+
+#: the run cap of an exploration that gives no ``runs``, by strategy. dpor's is a safety
+#: net, not a sample size: it stops there only when the space has more equivalence
+#: classes than that, and then says it is not exhausted (a pass is no proof)
+DEFAULT_RUNS: dict[str, int] = {"dpor": 10_000, "dfs": 1000, "pct": 1000, "random": 1000}
 
 
 def _plans(patch: Any) -> tuple[PatchPlan, ...]:
@@ -58,32 +79,36 @@ def _plans(patch: Any) -> tuple[PatchPlan, ...]:
 class ExploreOptions:
     """Validated options of an exploration (``explore``'s keyword arguments)."""
 
-    strategy: str = "pct"
-    runs: int | None = 1000
+    strategy: str = DEFAULT_STRATEGY
+    runs: int | None = DEFAULT_RUNS[DEFAULT_STRATEGY]
     seed: int | None = None
     depth: int = 3
-    preemption_bound: int | None = 2
+    preemption_bound: int | None = None
     time_budget: float | None = None
     max_steps: int = 20_000
     uncontrolled_timeout: float = 2.0
     thread_errors: str = "fail"
     patch: tuple[PatchPlan, ...] = ()
-    granularity: str = "sync"
+    granularity: str = "memory"
     #: an explicit trace= selection (None: the default one, resolved per scenario)
     trace: TraceSelection | None = None
     timers: str = "autojump"
     inject_cancel: int = 0
     #: what a data race in a passing exploration does: "ignore", "warn" or "error"
-    races: str = "ignore"
+    races: str = "warn"
     #: locations raced on on purpose, named as race reports name them: never reported
     benign: frozenset[str] = frozenset()
+    #: the names of the options the caller wrote (the others took their defaults)
+    given: frozenset[str] = frozenset()
+    #: the part of the space this exploration covers (None: all of it; see .shards)
+    shard: Shard | None = None
 
     @classmethod
     def create(
         cls,
         *,
-        strategy: str = "pct",
-        runs: int | None = 1000,
+        strategy: str = UNSET,
+        runs: int | None = UNSET,
         seed: int | None = UNSET,
         depth: int = UNSET,
         preemption_bound: int | None = UNSET,
@@ -98,28 +123,44 @@ class ExploreOptions:
         inject_cancel: int = 0,
         races: str = UNSET,
         benign: Any = (),
+        shard: Any = None,
     ) -> ExploreOptions:
         """Check every argument, naming it and what is allowed when it is wrong.
 
         ``seed``, ``depth`` and ``preemption_bound`` are each read by some
         strategies only: one given to a strategy that does not read it is an
-        error, not silently ignored.
+        error, not silently ignored. With no ``strategy``, the reduction
+        (``"dpor"``) explores at memory granularity; see :func:`default_strategy`
+        for what it is when the reduction cannot be used.
         """
-        if strategy not in STRATEGIES:
+        written = {
+            "strategy": strategy,
+            "runs": runs,
+            "seed": seed,
+            "depth": depth,
+            "preemption_bound": preemption_bound,
+            "granularity": granularity,
+            "races": races,
+        }
+        given = frozenset(name for name, value in written.items() if value is not UNSET)
+        if benign != ():
+            given |= {"benign"}
+        if strategy is UNSET:
+            strategy = default_strategy(granularity, timers)
+        elif strategy not in STRATEGIES:
             valid = ", ".join(repr(name) for name in STRATEGIES)
             raise ValueError(f"strategy must be one of {valid}, got {strategy!r}")
-        written = {"seed": seed, "depth": depth, "preemption_bound": preemption_bound}
-        check_strategy_options(
-            strategy, {name: value for name, value in written.items() if value is not UNSET}
-        )
+        _check_strategy_options(strategy, written, defaulted="strategy" not in given)
         seed = cls.seed if seed is UNSET else seed
         depth = cls.depth if depth is UNSET else depth
+        runs = DEFAULT_RUNS[strategy] if runs is UNSET else runs
         if granularity is UNSET:
-            # dpor needs to see memory accesses; the others keep to synchronisation points
-            granularity = "memory" if strategy == "dpor" else cls.granularity
+            # dpor needs to see memory accesses, and a default exploration sees them whatever
+            # its strategy; a strategy the caller named keeps to synchronisation points
+            granularity = "memory" if strategy == "dpor" or "strategy" not in given else "sync"
         if preemption_bound is UNSET:
             # dpor's default is no bound: it covers every class of interleavings
-            preemption_bound = None if strategy == "dpor" else cls.preemption_bound
+            preemption_bound = None if strategy == "dpor" else 2
         if runs is not None:
             check_count("runs", runs, minimum=1)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -176,6 +217,39 @@ class ExploreOptions:
             inject_cancel=inject_cancel,
             races=races,
             benign=benign_names,
+            given=given,
+            shard=check_shard(shard),
+        )
+
+    @property
+    def default_cap(self) -> bool:
+        """True when ``runs`` is the strategy's default cap, not one the caller chose."""
+        return "runs" not in self.given and self.runs == DEFAULT_RUNS[self.strategy]
+
+    def bounded_instead(self, reason: str) -> ExploreOptions:
+        """These options with the bounded strategy in place of a default reduction that
+        cannot cover the scenario (``reason`` says why, for an error about the rest).
+
+        What the caller wrote is kept; what the reduction's defaults filled in
+        takes the bounded strategy's. Race options the caller wrote need the
+        reduction: they are refused here, naming ``reason``.
+        """
+        racing = sorted(self.given & {"races", "benign"})
+        if racing and (self.races != "ignore" or self.benign):
+            named = " and ".join(f"{name}=" for name in racing)
+            raise ValueError(
+                f"{named} {'needs' if len(racing) == 1 else 'need'} strategy='dpor', which is "
+                "the default but "
+                f"{reason}: this scenario is explored with strategy={BOUNDED_STRATEGY!r}, "
+                f"which finds no data races; remove {named}"
+            )
+        return replace(
+            self,
+            strategy=BOUNDED_STRATEGY,
+            runs=self.runs if "runs" in self.given else DEFAULT_RUNS[BOUNDED_STRATEGY],
+            preemption_bound=self.preemption_bound if "preemption_bound" in self.given else 2,
+            races="ignore",
+            benign=frozenset(),
         )
 
     def run_settings(self, scenario: Scenario | None = None) -> RunSettings:
@@ -193,6 +267,38 @@ class ExploreOptions:
             lines=lines,
             inject_cancel=self.inject_cancel,
         )
+
+
+def default_strategy(granularity: str, timers: str) -> str:
+    """The strategy of an exploration that names none.
+
+    The reduction (dpor) at memory granularity; but a granularity other than
+    memory hides which accesses conflict, so there the old sampler (pct) runs,
+    and timers="choice", which the reduction does not order yet, gets the
+    bounded exhaustive dfs.
+    """
+    if granularity is not UNSET and granularity != "memory":
+        return SAMPLING_STRATEGY
+    if timers == "choice":
+        return BOUNDED_STRATEGY
+    return DEFAULT_STRATEGY
+
+
+def _check_strategy_options(strategy: str, written: Mapping[str, Any], *, defaulted: bool) -> None:
+    """Refuse the strategy options written that ``strategy`` does not read.
+
+    When the caller named no strategy, the error says which one the default is,
+    since the caller never wrote it.
+    """
+    given = {name: value for name, value in written.items() if value is not UNSET}
+    try:
+        check_strategy_options(strategy, given)
+    except ValueError as error:
+        if not defaulted:
+            raise
+        raise ValueError(
+            f"explore() with no strategy= uses strategy={strategy!r}: {error}"
+        ) from None
 
 
 RACE_MODES = ("ignore", "warn", "error")
@@ -239,7 +345,9 @@ def with_session_defaults(
     completed = dict(options)
     if runs is not None:
         completed.setdefault("runs", runs)
-    strategy = completed.get("strategy", ExploreOptions.strategy)
+    strategy = completed.get("strategy") or default_strategy(
+        completed.get("granularity", UNSET), completed.get("timers", "autojump")
+    )
     if seed is not None and strategy in STRATEGIES and uses(strategy, "seed"):
         completed.setdefault("seed", seed)
     return completed
@@ -257,8 +365,22 @@ _EXPLORING_ONLY = frozenset(
         "inject_cancel",
         "races",
         "benign",
+        "shard",
     }
 )
+
+
+def with_token_settings(options: Mapping[str, Any], token: str) -> dict[str, Any]:
+    """A replay's ``options`` with the granularity and timers its token recorded, unless given.
+
+    A replay runs the token's schedule: with settings other than those it was
+    recorded with, it is refused (see :meth:`~.token.Schedule.check_replayable`).
+    """
+    schedule = tokens.decode(token)
+    completed = {key: value for key, value in options.items() if value is not None}
+    completed.setdefault("granularity", schedule.granularity)
+    completed.setdefault("timers", schedule.timers)
+    return completed
 
 
 def check_replay_options(options: Mapping[str, Any]) -> None:

@@ -130,6 +130,16 @@ class DataRaceWarning(ConcurrencyWarning, UserWarning):
 
 
 @public
+class NotExhaustedWarning(ConcurrencyWarning, UserWarning):
+    """A passing dpor exploration stopped at its default run cap before covering its space.
+
+    Every schedule it ran passed, but some classes of interleavings never ran:
+    the pass proves nothing. Give ``runs=None`` (no cap), a ``preemption_bound``,
+    or a smaller scenario (fewer threads, fewer operations each).
+    """
+
+
+@public
 class NondeterministicScenarioError(ConcurrencyError, RuntimeError):
     """The same choices led to different schedules: the scenario depends on something else.
 

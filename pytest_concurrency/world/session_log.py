@@ -33,7 +33,9 @@ class Exploration:
 
     ``covered`` is the fraction of the space explored (0..1), for strategies
     that know it (dfs), else None. ``finished`` turns True when it ends,
-    whether it found a failure or not.
+    whether it found a failure or not. ``shard`` is the part of the space it
+    explores, ``(index, count)``, or None for all of it; then ``exhausted``
+    says that this part is covered.
     """
 
     strategy: str
@@ -45,6 +47,18 @@ class Exploration:
     covered: float | None = None
     exhausted: bool = False
     finished: bool = False
+    #: what a scheduling point was ("memory", "sync", "line", "opcode")
+    granularity: str = "sync"
+    #: the preemption bound of dfs and dpor (None: none)
+    preemption_bound: int | None = None
+    #: dpor: the equivalence classes run so far (None for the other strategies)
+    classes: int | None = None
+    #: True when it ended with a failure (or an interrupt) rather than a pass
+    failed: bool = False
+    #: True when it was abandoned for another exploration of the same scenario
+    #: (:class:`Superseded`): not a result of its own
+    superseded: bool = False
+    shard: tuple[int, int] | None = None
     _next_notice: float = field(default=0.0, repr=False)
 
     def ran(self, schedules: int, strategy: ExplorationStrategy) -> None:
@@ -63,6 +77,10 @@ class Exploration:
     def rate(self) -> float:
         """Schedules per real second so far (0 before any time has passed)."""
         return self.schedules / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class Superseded(Exception):
+    """Raised inside :func:`watching` when the exploration gives way to another one."""
 
 
 class ExplorationListener(Protocol):
@@ -90,20 +108,40 @@ def unsubscribe(listener: ExplorationListener) -> None:
 
 
 @contextlib.contextmanager
-def watching(strategy: ExplorationStrategy, runs: int | None) -> Iterator[Exploration]:
-    """The record of one exploration, started now and finished when the block ends."""
+def watching(
+    strategy: ExplorationStrategy,
+    runs: int | None,
+    granularity: str = "sync",
+    preemption_bound: int | None = None,
+    shard: tuple[int, int] | None = None,
+) -> Iterator[Exploration]:
+    """The record of one exploration (of ``shard`` of the space), started now, finished when
+    the block ends."""
     started = _now()
     exploration = Exploration(
-        strategy.name, runs, started, _next_notice=started + PROGRESS_INTERVAL
+        strategy.name,
+        runs,
+        started,
+        granularity=granularity,
+        preemption_bound=preemption_bound,
+        shard=shard,
+        _next_notice=started + PROGRESS_INTERVAL,
     )
     for listener in tuple(_LISTENERS):
         listener.exploration_started(exploration)
     try:
         yield exploration
+    except Superseded:
+        exploration.superseded = True
+        raise
+    except BaseException:
+        exploration.failed = True
+        raise
     finally:
         exploration.elapsed = _now() - started
         exploration.exhausted = strategy.exhausted
         exploration.covered = strategy.covered()
+        exploration.classes = getattr(strategy, "classes", None)
         exploration.finished = True
         for listener in tuple(_LISTENERS):
             listener.exploration_finished(exploration)

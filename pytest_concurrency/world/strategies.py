@@ -9,10 +9,12 @@ seed explores the same schedules in any process.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping, Sequence
 
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
+from pytest_concurrency.world.shards import PrefixOwner, Shard, prefix_owner, shard_seed
 
 #: the strategy options each strategy reads, by strategy name (``explore(strategy=...)``):
 #: an option of this table that the chosen strategy does not read is refused when
@@ -66,6 +68,9 @@ class ExplorationStrategy:
     name = ""
     #: True once a systematic strategy has covered its whole space
     exhausted = False
+    #: True when the run just ended only walked through a part of the space that another
+    #: shard owns (see .shards): the explorer neither counts nor reports it
+    discovering = False
 
     def begin_run(self) -> bool:
         """Prepare the next schedule; False when there is none left."""
@@ -183,10 +188,15 @@ class PCTStrategy(ExplorationStrategy):
         return max(enabled, key=lambda record: priorities[record.index])
 
 
+def _bounded_subtree(points: int, preemptions: int, width: int) -> int:
+    """About how many schedules place at most ``preemptions`` among ``points`` choice points."""
+    return sum(math.comb(points, k) * (width - 1) ** k for k in range(preemptions + 1))
+
+
 class _Frame:
     """One choice point of the DFS stack."""
 
-    __slots__ = ("chosen", "current", "enabled", "preemptions", "tried")
+    __slots__ = ("below", "chosen", "current", "enabled", "mass", "preemptions", "tried")
 
     def __init__(
         self, enabled: tuple[int, ...], current: int, chosen: int, preemptions: int
@@ -196,13 +206,47 @@ class _Frame:
         self.chosen = chosen
         self.tried = [chosen]
         self.preemptions = preemptions
+        # kept for a shard only (see .shards), once the run that made the frame is over: the
+        # points below it on that run where a running thread could be preempted, and the
+        # estimated share of the tree below it
+        self.below = 0
+        self.mass = -1.0
+
+    def cost(self, index: int) -> int:
+        """Preemptions of the path up to here and then choosing ``index``."""
+        return self.preemptions + (self.current != -1 and index != self.current)
+
+    def allowed(self, bound: int) -> int:
+        """How many of the choices here are within ``bound``."""
+        return sum(1 for index in self.enabled if self.cost(index) <= bound)
+
+    def share(self, index: int, bound: int) -> float:
+        """The estimated share of this frame's subtree below choosing ``index`` here.
+
+        Within a preemption bound, a choice that preempts leaves one preemption
+        fewer for the ``below`` points still to come where a running thread
+        could be preempted, and so a far smaller subtree: with ``r``
+        preemptions left and ``m`` such points, about
+        ``sum(comb(m, k) * (w - 1) ** k for k <= r)`` schedules, ``w`` threads
+        to choose from at each (the ways to place the preemptions; the points
+        where no thread was running multiply every choice's subtree alike).
+        Unbounded, every choice is taken as alike.
+        """
+        choices = [other for other in self.enabled if self.cost(other) <= bound]
+        left = bound - self.preemptions
+        if left > self.below:  # the bound cannot cut any subtree here
+            return 1 / len(choices)
+        weights = {
+            other: _bounded_subtree(self.below, bound - self.cost(other), len(self.enabled))
+            for other in choices
+        }
+        return weights[index] / sum(weights.values())
 
     def next_alternative(self, bound: int) -> int | None:
         for index in self.enabled:
             if index in self.tried:
                 continue
-            cost = self.preemptions + (self.current != -1 and index != self.current)
-            if cost <= bound:
+            if self.cost(index) <= bound:
                 return index
         return None
 
@@ -215,22 +259,31 @@ class DFSStrategy(ExplorationStrategy):
     that still has an untried alternative within the bound, takes that
     alternative, then continues by default (keep the current thread, else the
     first enabled one). When no alternative is left the space is exhausted.
+
+    With an ``owner`` (one shard of a split exploration, see :mod:`.shards`),
+    the runs below a prefix the shard does not own are replaced by one
+    discovery run through it.
     """
 
     name = "dfs"
 
-    def __init__(self, bound: int) -> None:
+    def __init__(self, bound: int, owner: PrefixOwner | None = None) -> None:
         self._bound = bound
+        self._owner = owner
         self._frames: list[_Frame] = []
         self._position = 0
         self._preemptions = 0
         self._started = False
+        #: the run under way went down a new prefix (whose owner is decided once it is over)
+        self._new_prefix = False
 
     def begin_run(self) -> bool:
         self._position = 0
         self._preemptions = 0
+        owner = self._owner
         if not self._started:
             self._started = True
+            self._new_prefix = True
             return True
         frames = self._frames
         while frames:
@@ -239,10 +292,42 @@ class DFSStrategy(ExplorationStrategy):
             if alternative is not None:
                 frame.tried.append(alternative)
                 frame.chosen = alternative
+                self._new_prefix = owner is not None and owner.shared(frame.mass)
                 return True
             frames.pop()
         self.exhausted = True
         return False
+
+    def end_run(self, choice_count: int) -> None:
+        owner = self._owner
+        if owner is None:
+            return
+        frames = self._frames
+        self._weigh(frames)
+        if self._new_prefix:
+            self.discovering = not owner.enter()
+        if self.discovering:
+            # the tree below a prefix another shard owns: forget it, go on to the next prefix
+            below = next((n for n, f in enumerate(frames) if not owner.shared(f.mass)), None)
+            if below is not None:
+                del frames[below:]
+
+    def _weigh(self, frames: list[_Frame]) -> None:
+        """The mass of each frame this run made (the same in every shard: see .shards)."""
+        preemptible = 0  # points below where a thread could be preempted, counted from the end
+        for depth in range(len(frames) - 1, -1, -1):
+            frame = frames[depth]
+            if frame.mass < 0:
+                frame.below = preemptible
+            preemptible += frame.current != -1
+        for depth, frame in enumerate(frames):
+            if frame.mass >= 0:
+                continue
+            if depth == 0:
+                frame.mass = 1.0
+            else:
+                parent = frames[depth - 1]
+                frame.mass = parent.mass * parent.share(parent.chosen, self._bound)
 
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
         indices = tuple(record.index for record in enabled)
@@ -275,12 +360,7 @@ class DFSStrategy(ExplorationStrategy):
         done, weight = 0.0, 1.0
         bound = self._bound
         for frame in self._frames:
-            allowed = sum(
-                1
-                for index in frame.enabled
-                if frame.preemptions + (frame.current != -1 and index != frame.current) <= bound
-            )
-            allowed = max(allowed, len(frame.tried))
+            allowed = max(frame.allowed(bound), len(frame.tried))
             done += weight * (len(frame.tried) - 1) / allowed
             weight /= allowed
         return min(done, 1.0)
@@ -324,15 +404,25 @@ def _names(indices: tuple[int, ...]) -> str:
 
 
 def make_strategy(
-    name: str, *, seed: int, depth: int, preemption_bound: int | None
+    name: str,
+    *,
+    seed: int,
+    depth: int,
+    preemption_bound: int | None,
+    shard: Shard | None = None,
 ) -> ExplorationStrategy:
-    """The strategy called ``name`` (validated by the caller)."""
+    """The strategy called ``name`` (validated by the caller), for ``shard`` of the space."""
     if name == "dpor":
         from pytest_concurrency.world.dpor import DPORStrategy
+        from pytest_concurrency.world.dpor_shards import ShardedDPOR
 
+        owner = prefix_owner(shard)
+        if owner is not None:
+            return ShardedDPOR(preemption_bound, owner)
         return DPORStrategy(preemption_bound)
     if name == "random":
-        return RandomStrategy(seed)
+        return RandomStrategy(shard_seed(seed, shard))
     if name == "pct":
-        return PCTStrategy(seed, depth)
-    return DFSStrategy(sys.maxsize if preemption_bound is None else preemption_bound)
+        return PCTStrategy(shard_seed(seed, shard), depth)
+    bound = sys.maxsize if preemption_bound is None else preemption_bound
+    return DFSStrategy(bound, owner=prefix_owner(shard))

@@ -80,7 +80,10 @@ def test_a_downstream_subclass_is_collected_and_the_bases_are_not(
         ]
     )
     result.stdout.fnmatch_lines(
-        ["*ExplorationBudgetError: TestOnlyOneSchedule: dfs (preemption bound 2) did not cover*"]
+        [
+            "*ExplorationBudgetError: TestOnlyOneSchedule: dpor, memory granularity, no preemption "
+            "bound: NOT exhausted*"
+        ]
     )
 
 
@@ -158,7 +161,8 @@ def test_an_exhaustive_exploration_over_budget_is_an_error_not_a_violation() -> 
     (result,) = report.results
     assert result.outcome == "error"
     assert isinstance(result.exception, ExplorationBudgetError)
-    assert "raise max_schedules or lower preemption_bound" in result.message
+    assert "raise max_schedules or set (lower) a preemption_bound" in result.message
+    assert "dpor, memory granularity, no preemption bound: NOT exhausted" in result.message
 
 
 class Unregistered:

@@ -92,7 +92,7 @@ def test_one_primitive_is_one_twin_wherever_it_is_kept() -> None:
         )
 
     # found by two plans (the module and the function): still one twin per run
-    explore(scenario, patch=[app, app.load, app.load_fixed], runs=3)
+    explore(scenario, patch=[app, app.load, app.load_fixed], strategy="pct", runs=3)
     assert seen == [True] * 3
 
 
@@ -148,7 +148,7 @@ def test_a_lock_in_a_keyword_default_is_swapped() -> None:
 
     kwdefaults = guarded.__kwdefaults__
     names: list[str] = []
-    explore(lambda: names.append(guarded()), patch=[guarded], runs=2)
+    explore(lambda: names.append(guarded()), patch=[guarded], strategy="pct", runs=2)
     assert names == ["Lock", "Lock"]  # the controlled Lock's class name
     assert guarded.__kwdefaults__ is kwdefaults
     assert guarded() == "lock"  # the real one again
@@ -166,7 +166,7 @@ def test_a_wrapped_chain_is_followed() -> None:
 
     # ``outer`` refers to ``inner`` only through its closure and its ``__wrapped__``
     seen: list[object] = []
-    explore(lambda: seen.append(outer()), patch=[outer], runs=2)
+    explore(lambda: seen.append(outer()), patch=[outer], strategy="pct", runs=2)
     assert all(isinstance(value, Lock) for value in seen)
     assert outer() is lock
 
@@ -190,7 +190,12 @@ def test_partial_arguments_and_bound_methods_are_swapped() -> None:
     service = Service()
     service_lock = service._lock
     seen: list[object] = []
-    explore(lambda: seen.append((bound(), service.kind())), patch=[bound, service.kind], runs=2)
+    explore(
+        lambda: seen.append((bound(), service.kind())),
+        patch=[bound, service.kind],
+        strategy="pct",
+        runs=2,
+    )
     assert seen == [((Lock, ControlledEvent), Lock)] * 2
     assert bound.args[0] is lock and bound.keywords["flag"] is event
     assert service._lock is service_lock
@@ -259,11 +264,11 @@ def _identities() -> dict[str, object]:
 
 def test_every_swapped_object_is_restored_after_a_passing_and_a_failing_run() -> None:
     before = _identities()
-    explore(lambda: None, patch=[app], runs=2)
+    explore(lambda: None, patch=[app], strategy="pct", runs=2)
     assert _identities().keys() == before.keys()
     assert all(_identities()[where] is value for where, value in before.items())
     with pytest.raises(InterleavingFailure):
-        explore(_stampede(app.load), patch=[app], runs=200, seed=1)
+        explore(_stampede(app.load), patch=[app], strategy="pct", runs=200, seed=1)
     after = _identities()
     assert all(after[where] is value for where, value in before.items()), [
         where for where, value in before.items() if after[where] is not value

@@ -195,7 +195,7 @@ def test_one_twin_per_object_per_run_discarded_at_the_end(dual: types.ModuleType
         twins.append(twin)
         dual._lock.acquire()  # still held when the run ends
 
-    explore(scenario, runs=3)
+    explore(scenario, strategy="pct", runs=3)
     assert len({id(twin) for twin in twins}) == 3  # a fresh twin every run
     assert dual._lock._twin is None  # discarded
     assert not dual._lock.locked()  # and the real lock is free
@@ -209,7 +209,7 @@ def test_a_dual_lock_held_outside_the_run_fails_it_clearly(dual: types.ModuleTyp
             explore(lambda: dual.read_then_write(), runs=1)
     finally:
         dual._lock.release()
-    explore(lambda: dual.read_then_write(), runs=1)  # free again: fine
+    explore(lambda: dual.read_then_write(), strategy="pct", runs=1)  # free again: fine
 
 
 def test_a_thread_its_run_abandoned_never_touches_the_real_lock(dual: types.ModuleType) -> None:
@@ -276,7 +276,7 @@ def test_a_condition_made_in_a_run_over_a_dual_lock_uses_its_twin(
                 cond.notify_all()
         seen.append(threading.Condition(dual._lock)._lock is dual._lock._side())  # type: ignore[attr-defined]
 
-    explore(scenario, runs=2)
+    explore(scenario, strategy="pct", runs=2)
     assert seen == [True, True]
 
 
@@ -295,7 +295,7 @@ def test_patch_leaves_dual_primitives_to_themselves(dual: types.ModuleType) -> N
     def scenario() -> None:
         seen.append(dual_mode.is_dual(dual._lock) and isinstance(dual._lock._side(), Lock))
 
-    explore(scenario, patch=[dual], runs=2)  # found, not refused, not swapped
+    explore(scenario, patch=[dual], strategy="pct", runs=2)  # found, not refused, not swapped
     assert seen == [True, True]
 
 

@@ -60,7 +60,7 @@ def test_step_budget_turns_a_spin_into_a_failure() -> None:
         t.join()
 
     with pytest.raises(InterleavingFailure, match="max_steps=300") as info:
-        explore(scenario, runs=2, max_steps=300)
+        explore(scenario, strategy="pct", runs=2, max_steps=300)
     assert "more like the line above" in str(info.value)
     assert not isinstance(info.value, Deadlock)
 
@@ -131,7 +131,7 @@ def test_patch_swaps_module_level_locks_for_each_run_and_back() -> None:
         with module._cond:
             module._cond.notify_all()
 
-    explore(scenario, runs=3, patch=module)
+    explore(scenario, strategy="pct", runs=3, patch=module)
     assert seen == ["pytest_concurrency.world.locks"] * 3
     assert all(module.__dict__[name] is value for name, value in originals.items())
 
@@ -189,10 +189,10 @@ def test_nested_explore_is_refused() -> None:
     [
         ({"strategy": "bfs"}, ValueError, "'random', 'pct', 'dfs'"),
         ({"runs": 0}, ValueError, "runs must be >= 1"),
-        ({"runs": None}, ValueError, "time_budget"),
+        ({"strategy": "pct", "runs": None}, ValueError, "time_budget"),
         ({"runs": 1.5}, TypeError, "runs must be an int"),
-        ({"seed": "7"}, TypeError, "seed"),
-        ({"depth": 0}, ValueError, "depth"),
+        ({"strategy": "pct", "seed": "7"}, TypeError, "seed"),
+        ({"strategy": "pct", "depth": 0}, ValueError, "depth"),
         ({"preemption_bound": -1}, ValueError, "preemption_bound"),
         ({"time_budget": 0}, ValueError, "time_budget"),
         ({"max_steps": 0}, ValueError, "max_steps"),

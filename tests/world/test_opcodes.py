@@ -33,7 +33,7 @@ def test_granularity_and_trace_are_validated() -> None:
     with pytest.raises(ValueError, match=r"granularity must be one of 'sync', 'line', 'opcode'"):
         explore(lambda: None, granularity="bytecode")
     with pytest.raises(ValueError, match=r"needs granularity='line', 'opcode' or 'memory'"):
-        explore(lambda: None, trace=[plain_lost_update])
+        explore(lambda: None, granularity="sync", trace=[plain_lost_update])
     with pytest.raises(ValueError, match=r"kind must be one of \('line', 'opcode', 'memory'\)"):
         LineTracing(TraceSelection.create([plain_lost_update], None), kind="instruction")
 

@@ -45,7 +45,7 @@ def test_current_thread_and_names_are_the_users() -> None:
         w.start()
         w.join()
 
-    explore(scenario, runs=3, seed=1)
+    explore(scenario, strategy="pct", runs=3, seed=1)
     assert names == ["reaper"] * 3
 
 
@@ -61,7 +61,8 @@ def test_exception_in_a_thread_fails_the_run_unless_ignored() -> None:
     with pytest.raises(InterleavingFailure, match="raised ValueError: worker died") as info:
         explore(scenario, runs=1)
     assert isinstance(info.value.__cause__, ValueError)
-    assert explore(scenario, runs=3, thread_errors="ignore").schedules_run == 3
+    result = explore(scenario, strategy="pct", runs=3, thread_errors="ignore")
+    assert result.schedules_run == 3
 
 
 def test_scenario_exception_is_the_cause() -> None:
@@ -69,7 +70,7 @@ def test_scenario_exception_is_the_cause() -> None:
         raise KeyError("missing")
 
     with pytest.raises(InterleavingFailure) as info:
-        explore(scenario, runs=5, seed=3)
+        explore(scenario, strategy="pct", runs=5, seed=3)
     assert isinstance(info.value.__cause__, KeyError)
     assert info.value.schedules_run == 1
     assert info.value.seed == 3
@@ -86,7 +87,7 @@ def test_unjoined_threads_run_to_completion_after_the_scenario() -> None:
 
         threading.Thread(target=late).start()  # never joined
 
-    explore(scenario, runs=2)
+    explore(scenario, strategy="pct", runs=2)
     assert finished == ["late", "late"]
 
 
@@ -96,7 +97,7 @@ def test_blocked_non_daemon_thread_at_the_end_is_a_deadlock_daemon_is_not() -> N
 
     with pytest.raises(Deadlock, match="end of the scenario"):
         explore(lambda: scenario(False), runs=1)
-    assert explore(lambda: scenario(True), runs=2).schedules_run == 2
+    assert explore(lambda: scenario(True), strategy="pct", runs=2).schedules_run == 2
 
 
 def test_spawn_inside_and_outside_a_run() -> None:

@@ -106,4 +106,4 @@ def test_timer_tokens_replay_exactly_and_need_the_same_timers() -> None:
     with pytest.raises(ReplayTokenError, match="timers='choice', not 'autojump'"):
         replay(timeout_race.buggy, token, timers="autojump")
     with pytest.raises(ReplayTokenError, match="timers='choice'"):
-        run_replay(timeout_race.buggy, token, ExploreOptions.create())
+        run_replay(timeout_race.buggy, token, ExploreOptions.create(granularity="sync"))

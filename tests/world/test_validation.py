@@ -31,7 +31,8 @@ def _nothing() -> None:
     ("options", "unused"),
     [
         ({"strategy": "pct", "preemption_bound": 1}, "preemption_bound=1"),
-        ({"preemption_bound": 1}, "preemption_bound=1"),  # pct is the default strategy
+        ({"seed": 1}, "seed=1"),  # dpor is the default strategy
+        ({"depth": 4}, "depth=4"),
         ({"strategy": "dfs", "depth": 5}, "depth=5"),
         ({"strategy": "dfs", "seed": 5}, "seed=5"),
         ({"strategy": "dfs", "seed": None}, "seed=None"),  # written, even as the default value
@@ -42,10 +43,14 @@ def _nothing() -> None:
 def test_an_option_the_strategy_does_not_read_is_an_error(
     options: dict[str, Any], unused: str
 ) -> None:
-    strategy = options.get("strategy", "pct")
+    strategy = options.get("strategy", "dpor")
     with pytest.raises(ValueError, match=f"strategy='{strategy}' does not use {unused}") as info:
         explore(_nothing, runs=1, **options)
     assert "remove it, or choose a strategy that uses it" in str(info.value)
+    # the caller who wrote no strategy is told which one the default is
+    assert ("explore() with no strategy= uses strategy='dpor'" in str(info.value)) == (
+        "strategy" not in options
+    )
 
 
 def test_the_message_names_every_unused_option_and_who_reads_them() -> None:
@@ -128,7 +133,7 @@ def test_a_failure_found_before_any_loop_is_still_reported() -> None:
 # -- the same through pytest: session defaults apply only where the strategy reads them ------
 
 
-def test_a_session_seed_does_not_break_dfs_but_a_written_one_does(
+def test_a_session_seed_does_not_break_dfs_or_the_default_but_a_written_one_does(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(
@@ -154,10 +159,29 @@ def test_dfs_marker_with_a_seed():
 
 def test_dfs_fixture_with_a_seed(interleavings):
     interleavings.explore(scenario, strategy="dfs", seed=1)
+
+def racy_box():
+    box = {"n": 0}
+    box["n"] += 1
+
+def test_default_fixture(interleavings):
+    result = interleavings.explore(racy_box)
+    assert (result.strategy, result.seed, result.exhausted) == ("dpor", None, True)
+
+@pytest.mark.interleavings
+def test_default_marker():
+    racy_box()
+
+@pytest.mark.interleavings(granularity="sync")
+def test_default_at_sync_granularity_samples_with_the_seed():
+    racy_box()
+
+def test_default_sampler_reads_the_seed(interleavings):
+    assert interleavings.explore(racy_box, granularity="line").seed == 5
 """
     )
     result = pytester.runpytest("--interleavings-seed=5", "--interleavings-runs=3")
-    result.assert_outcomes(passed=3, failed=2)
+    result.assert_outcomes(passed=7, failed=2)
     output = result.stdout.str()
     assert output.count("strategy='dfs' does not use seed=1") >= 2, output
 

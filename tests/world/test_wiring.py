@@ -52,7 +52,7 @@ def test_racy(interleavings):
     interleavings.explore(racy, strategy="random")
 
 def test_fine(interleavings):
-    result = interleavings.explore(lambda: None)
+    result = interleavings.explore(lambda: None, strategy="pct")
     assert result.schedules_run == 7  # from --interleavings-runs
 """
     )
@@ -96,7 +96,7 @@ def test_body_is_the_scenario(shared_state):
     RUNS.append(1)
     racy()
 
-@pytest.mark.interleavings(runs=5, seed=1)
+@pytest.mark.interleavings(strategy="pct", runs=5, seed=1)
 def test_counts_runs(request):
     RUNS.append(1)
 
@@ -133,7 +133,7 @@ def test_marked():
     racy()
 
 def test_other(interleavings):
-    interleavings.explore(lambda: None, runs=2)
+    interleavings.explore(lambda: None, strategy="pct", runs=2)
 """
     )
     first = pytester.runpytest("test_marked.py::test_marked")

@@ -89,7 +89,7 @@ def test_nested(interleavings):
 def test_fixture(interleavings):
     def scenario():
         print("SCENARIO RAN")
-    interleavings.explore(scenario, runs=3)
+    interleavings.explore(scenario, strategy="pct", runs=3)
 
 def test_shared(interleavings):
     print("SHARED RAN")

@@ -37,7 +37,12 @@ class Mutant:
         """A subclass of ``contract`` whose ``make_subject`` builds this mutant.
 
         ``budgets`` override class attributes of the contract (``real_timeout=0.5``).
+        The mutants' code is traced with the guards they build on (the reference
+        ones, the demo's): it lives in a test
+        directory, which is never traced by default, and the reduction finds
+        races only in the code it sees.
         """
+        budgets.setdefault("trace", [__name__, "reference_impl", "pytest_concurrency.demo"])
         return contract.for_subject(self.subject, name=self.name, **budgets)
 
 
