@@ -9,7 +9,6 @@ when an earlier restore raised, even on ``KeyboardInterrupt``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -18,11 +17,9 @@ _MISSING: Any = object()
 _CALLBACK: Any = object()
 
 
-@dataclass(frozen=True)
-class _Entry:
-    target: Any
-    name: str
-    original: Any
+#: one patch: (target, name, what restoring puts back) -- a plain tuple, since a run
+#: makes some thirty of them (a dataclass instance costs several times more to build)
+_Entry = tuple[Any, str, Any]
 
 
 def _original(target: Any, name: str) -> Any:
@@ -74,12 +71,12 @@ class Patcher:
 
     def setattr(self, target: Any, name: str, value: Any) -> None:
         """Set ``target.name = value``, remembering how to undo it."""
-        self._entries.append(_Entry(target, name, _original(target, name)))
+        self._entries.append((target, name, _original(target, name)))
         setattr(target, name, value)
 
     def defer(self, callback: Callable[[], object]) -> None:
         """Run ``callback()`` on restore, in its place among the patches (newest first)."""
-        self._entries.append(_Entry(_CALLBACK, "", callback))
+        self._entries.append((_CALLBACK, "", callback))
 
     def restore(self) -> None:
         """Undo every patch, newest first; re-raise the first failure after trying them all.
@@ -111,14 +108,15 @@ def _undo(entry: _Entry) -> None:
     A deferred callback (:meth:`Patcher.defer`) is called; an interrupt cutting
     it short lets it run again, so such callbacks must be idempotent too.
     """
-    if entry.target is _CALLBACK:
-        entry.original()
+    target, name, original = entry
+    if target is _CALLBACK:
+        original()
         return
-    if entry.original is not _MISSING:
-        setattr(entry.target, entry.name, entry.original)
+    if original is not _MISSING:
+        setattr(target, name, original)
         return
     try:
-        delattr(entry.target, entry.name)
+        delattr(target, name)
     except AttributeError:
-        if entry.name in getattr(entry.target, "__dict__", {}):
+        if name in getattr(target, "__dict__", {}):
             raise  # still there: a real failure

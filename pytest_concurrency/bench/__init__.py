@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pytest_concurrency import _realtime
 
@@ -23,6 +23,7 @@ SECTIONS = (
     "pytest_concurrency.bench.plugin_bench",
     "pytest_concurrency.bench.clock_bench",
     "pytest_concurrency.bench.explore_bench",
+    "pytest_concurrency.bench.memory_bench",
     "pytest_concurrency.bench.lines_bench",
     "pytest_concurrency.bench.aio_bench",
     "pytest_concurrency.bench.load_bench",
@@ -58,6 +59,24 @@ def median_of(samples: list[float]) -> float:
     import statistics  # here: a benchmark's child process imports this package too
 
     return statistics.median(samples)
+
+
+def child_report(command: list[str], what: str, timeout: float) -> dict[str, Any]:
+    """Run a benchmark's child process; the JSON object on the last line it printed.
+
+    A child that fails, or prints no such line, is a RuntimeError naming
+    ``what`` with the last lines it wrote.
+    """
+    import json  # here: a benchmark's child process imports this package too
+    import subprocess
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{what} failed: {' | '.join(tail)}")
+    report: dict[str, Any] = json.loads(lines[-1])
+    return report
 
 
 def repeat(measure: Callable[[], float], repeats: int) -> list[float]:

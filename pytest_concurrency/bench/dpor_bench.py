@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.bench import Measurement, dpor_scenarios, median_of
+from pytest_concurrency.bench import Measurement, child_report, dpor_scenarios, median_of
 from pytest_concurrency.bench.dpor_scenarios import SCENARIOS, Scenario, as_scenario
 from pytest_concurrency.world.api import explore
 from pytest_concurrency.world.report import InterleavingFailure
@@ -133,15 +133,8 @@ def measure(tool: str, index: int) -> Answer:
     if tool == PEER:
         command = peer_launcher() + command
     started = _realtime.perf_counter()
-    import subprocess
-
-    done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, check=False)
+    report = child_report(command, f"{tool} on scenario {index}", DEADLINE)
     wall = _realtime.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RuntimeError(f"{tool} on scenario {index} failed: {' | '.join(tail)}")
-    report = json.loads(lines[-1])
     return Answer(str(report["outcome"]), int(report["executions"]), float(report["inner"]), wall)
 
 

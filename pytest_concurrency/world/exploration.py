@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.world import interrupted, scenarios, session_log
+from pytest_concurrency.world import interrupted, scenarios, session_log, workers
 from pytest_concurrency.world import token as tokens
+from pytest_concurrency.world.distinct import DistinctCounter
 from pytest_concurrency.world.options import ExploreOptions, Scenario
 from pytest_concurrency.world.report import (
     DataRaceWarning,
@@ -61,7 +62,8 @@ class ExploreResult:
     seed: int | None
     #: executions: the schedules run
     schedules_run: int
-    #: how many different schedules (choice sequences) those runs were
+    #: how many different schedules (choice sequences) those runs were: exact up to
+    #: 4,096, an estimate (about 1.6% standard error) past that (see .distinct)
     distinct_schedules: int
     #: True when dfs covered its whole preemption-bounded space, or dpor every
     #: equivalence class of interleavings (within its bound, if it had one)
@@ -80,6 +82,8 @@ class ExploreResult:
     #: ``exhausted`` says that this part is covered, and ``schedules_run`` counts
     #: this part's schedules only (not the runs that walked through other parts)
     shard: tuple[int, int] | None = None
+    #: False once ``distinct_schedules`` is an estimate (memory stays flat however long)
+    distinct_exact: bool = True
 
     @property
     def coverage(self) -> str:
@@ -188,28 +192,15 @@ def replay_command(scenario: Scenario, command: ReplayCommand | None, token: str
     return command(token) if command is not None else _default_command(scenario, token)
 
 
-class _Unreducible(session_log.Superseded):
-    """The default reduction met what it cannot reduce: explore again with another strategy."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def run_exploration(
     scenario: Scenario, options: ExploreOptions, *, command: ReplayCommand | None = None
 ) -> ExploreResult:
     """``explore`` with validated options; ``command`` formats the replay command line.
 
-    The default strategy (the reduction) explores a scenario whose asyncio
-    tasks it cannot reduce with the bounded dfs instead, from the start; and a
-    default exploration that stopped at its run cap says that its pass is no proof.
+    A default exploration that stopped at its run cap says that its pass is no proof.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    try:
-        result = _explore(scenario, options, command)
-    except _Unreducible as unreducible:
-        result = _explore(scenario, options.bounded_instead(unreducible.reason), command)
+    result = _explore(scenario, options, command)
     capped = options.default_cap and result.schedules_run >= (options.runs or 0)
     if (
         capped
@@ -232,10 +223,6 @@ def _warn_not_exhausted(result: ExploreResult) -> None:
         ),
         stacklevel=4,
     )
-
-
-#: why the default strategy falls back to the bounded one for a scenario running asyncio tasks
-ASYNCIO_UNREDUCED = "its reduction does not cover asyncio task steps yet"
 
 
 def _explore(
@@ -263,7 +250,7 @@ def _explore(
     limit = share_of_runs(options.runs, shard)
     #: every run, those through other shards' parts too
     walked = 0
-    distinct: set[int] = set()
+    distinct = DistinctCounter()
     how = _how(reported_seed, options.preemption_bound, shard)
 
     def replay_of(choices: tuple[int, ...]) -> tuple[str, str]:
@@ -280,6 +267,7 @@ def _explore(
         tracing(settings),
         session_log.watching(strategy, limit, options.granularity, bound, _pair(shard)) as log,
         interrupted.live(current),
+        workers.scope(),
     ):
         while limit is None or runs < limit:
             budget = options.time_budget
@@ -293,8 +281,6 @@ def _explore(
             except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
                 interrupted.note(interrupt, current.describe())
                 raise
-            if "strategy" not in options.given and getattr(strategy, "unsupported", None):
-                raise _Unreducible(ASYNCIO_UNREDUCED)
             strategy.end_run(len(result.choices))
             walked += 1
             if strategy.discovering:  # a walk through another shard's part: only a scenario that
@@ -304,7 +290,7 @@ def _explore(
                     )
                 continue
             runs += 1
-            distinct.add(hash(result.choices))
+            distinct.add(result.choices)
             log.ran(runs, strategy)  # progress listeners: one clock read per schedule
             if result.failure is not None:
                 raise _explored_failure(
@@ -331,13 +317,14 @@ def _explore(
         strategy=strategy.name,
         seed=reported_seed,
         schedules_run=runs,
-        distinct_schedules=len(distinct),
+        distinct_schedules=distinct.count,
         exhausted=strategy.exhausted,
         elapsed=_realtime.perf_counter() - started,
         equivalence_classes=getattr(strategy, "classes", None),
         granularity=options.granularity,
         preemption_bound=bound,
         shard=_pair(shard),
+        distinct_exact=distinct.exact,
     )
 
 

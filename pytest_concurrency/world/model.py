@@ -108,6 +108,12 @@ class EventObserver(Protocol):
         ...
 
 
+class Carried(Protocol):
+    """A thread's hand-over to a pooled OS thread (see .workers)."""
+
+    def taken(self) -> bool: ...
+
+
 class LineHook(Protocol):
     """Line-level preemption (:mod:`.lines`): told whenever the scheduler looks at who can run."""
 
@@ -156,6 +162,7 @@ class ThreadRecord:
     __slots__ = (
         "acting_for",
         "blocked",
+        "carrier",
         "daemon",
         "deadline",
         "exited",
@@ -181,6 +188,8 @@ class ThreadRecord:
         self.name = name
         self.daemon = daemon
         self.ident: int | None = None
+        #: the pooled OS thread's job carrying this thread (see .workers), None on a fresh one
+        self.carrier: Carried | None = None
         #: locked while the thread may not run; releasing it hands the thread the baton
         self.park = _realtime.allocate_lock()
         self.park.acquire()

@@ -159,10 +159,9 @@ def _end_run(sched: Scheduler, patcher: Patcher) -> list[ThreadRecord]:
     try:
         try:
             _retrying(sched.release_all, interrupts)
-            stuck = _retrying(
-                lambda: sched.wait_all(ABORT_GRACE, threads.os_thread_created), interrupts
-            )
+            stuck = _retrying(lambda: sched.wait_all(ABORT_GRACE, threads.started), interrupts)
             _retrying(lambda: threads.join_os_threads(sched, stuck, JOIN_GRACE), interrupts)
+            _retrying(lambda: threads.settle_carriers(sched, stuck), interrupts)
             _retrying(lambda: executor.forget_run(sched), interrupts)
         finally:
             sched.release_all()  # again, should an interrupt escape the loop above

@@ -620,25 +620,23 @@ class Scheduler:
             if park.locked():
                 park.release()
 
-    def wait_all(
-        self, grace: float, started: Callable[[threading.Thread], bool]
-    ) -> list[ThreadRecord]:
+    def wait_all(self, grace: float, started: Callable[[ThreadRecord], bool]) -> list[ThreadRecord]:
         """Wait for every controlled thread to leave (after :meth:`release_all`).
 
         Returns the records whose threads did not leave within ``grace``
         seconds each (blocked where the scheduler cannot reach them); they are
         daemon threads and raise :class:`Abort` at their next scheduling point.
         Waiting again after an interrupt gives the same answer without
-        waiting for the threads already gone. A record whose OS thread was
-        never ``started`` (an interrupt landed between its creation and the
-        start) has nothing to wait for.
+        waiting for the threads already gone. A record whose thread never
+        ``started`` (an interrupt landed between its creation and the start)
+        has nothing to wait for.
         """
         stuck: list[ThreadRecord] = []
         for record in self.records:
             park = record.park
             if park.locked():  # a thread registered while release_all ran
                 park.release()
-            if record.gone or not started(record.thread):
+            if record.gone or not started(record):
                 continue
             if not record.exited.acquire(timeout=grace):
                 stuck.append(record)

@@ -5,12 +5,13 @@ class itself is not replaced: its ``__init__``, ``start``, ``join`` and
 ``is_alive`` are patched on the real class for the duration of a run, and fall
 through to the originals whenever the caller (or the thread) is not controlled.
 
-A started controlled thread is a real OS thread whose ``run`` is wrapped: it
-parks until the scheduler first hands it the baton, and tells the scheduler
-when ``run()`` returns or raises. The OS thread is always a daemon (an
-abandoned thread must never keep the interpreter alive) while ``thread.daemon``
-keeps the value the code asked for: the scheduler uses it to decide when a run
-is over (when no non-daemon thread is left, as at interpreter exit).
+A started controlled thread runs on a real OS thread -- a parked one from the
+exploration's pool (:mod:`.workers`), or a new one -- and its ``run`` is
+wrapped: it parks until the scheduler first hands it the baton, and tells the
+scheduler when ``run()`` returns or raises. The OS thread never keeps the
+interpreter alive (an abandoned thread must not) while ``thread.daemon`` keeps
+the value the code asked for: the scheduler uses it to decide when a run is
+over (when no non-daemon thread is left, as at interpreter exit).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar
 from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_timeout
 from pytest_concurrency._patching import Patcher
+from pytest_concurrency.world import workers
 from pytest_concurrency.world.events import JOINED, READ, WAIT
 from pytest_concurrency.world.scheduler import (
     Abort,
@@ -70,29 +72,66 @@ def thread_label(thread: threading.Thread, index: int) -> str:
 
 
 def launch(sched: Scheduler, thread: threading.Thread) -> ThreadRecord:
-    """Start ``thread``'s OS thread as a controlled thread of ``sched``; it waits for the baton."""
+    """Start ``thread`` as a controlled thread of ``sched``; it waits for the baton.
+
+    Within a pool's scope (an exploration) the thread is carried by a parked OS
+    thread (:mod:`.workers`); otherwise, or when the thread needs one of its
+    own, a new OS thread is started.
+    """
+    # a record whose thread never started (an interrupt landed before) is harmless: the
+    # run's cleanup waits only for the threads that do run (see ``started``)
+    record = sched.register(thread, thread_label(thread, len(sched.records)), thread.daemon)
+    pool = workers.current()
+    try:
+        carrier = pool.claim(thread) if pool is not None else None
+    except BaseException:
+        sched.forget(record)
+        raise
+    if carrier is None:
+        return _launch_fresh(sched, thread, record)
+    user_run = thread.run
+
+    def carried_run() -> None:
+        _controlled(sched, record, user_run)
+
+    assert pool is not None
+    # from here the record is never forgotten: the run's cleanup settles the job
+    job = pool.job(carrier, thread, carried_run)
+    record.carrier = job
+    sched.bind(record, carrier.ident)
+    pool.hand(job)
+    job.started = True
+    return record
+
+
+def _controlled(sched: Scheduler, record: ThreadRecord, user_run: Callable[[], object]) -> None:
+    """A controlled thread's whole life: its first turn, the user's ``run()``, its exit."""
+    try:
+        sched.wait_first_turn(record)
+        user_run()
+    except Abort:
+        pass
+    except BaseException as error:
+        sched.thread_error(record, error)
+    finally:
+        sched.thread_exit(record)
+
+
+def _launch_fresh(sched: Scheduler, thread: threading.Thread, record: ThreadRecord) -> ThreadRecord:
+    """Start a new OS thread for ``thread``, whose ``run`` is wrapped for the run's duration."""
     daemon = thread.daemon
     had_own_run = "run" in thread.__dict__
     user_run = thread.run
 
     def controlled_run() -> None:
         try:
-            sched.wait_first_turn(record)
-            user_run()
-        except Abort:
-            pass
-        except BaseException as error:
-            sched.thread_error(record, error)
+            _controlled(sched, record, user_run)
         finally:
             if had_own_run:
                 thread.run = user_run  # type: ignore[method-assign]
             else:
                 del thread.run
-            sched.thread_exit(record)
 
-    # nothing between the record's creation and the try: an interrupt there would
-    # leave a record whose thread never starts (and the run's abort waiting for it)
-    record = sched.register(thread, thread_label(thread, len(sched.records)), daemon)
     try:
         thread.run = controlled_run  # type: ignore[method-assign]
         thread._daemonic = True  # type: ignore[attr-defined]
@@ -123,11 +162,38 @@ def os_thread_created(thread: threading.Thread) -> bool:
     return thread.ident is not None or thread in threading._limbo  # type: ignore[attr-defined]
 
 
+def started(record: ThreadRecord) -> bool:
+    """True once the record's thread runs somewhere: its run's cleanup must wait for it.
+
+    A carried thread runs once its carrier took the job; a fresh one once its
+    OS thread exists.
+    """
+    job = record.carrier
+    if job is not None:
+        return bool(job.taken())
+    return os_thread_created(record.thread)
+
+
 def join_os_threads(sched: Scheduler, stuck: list[ThreadRecord], timeout: float) -> None:
-    """Wait for the OS threads of a finished run to be gone (they are past user code)."""
+    """Wait for the threads of a finished run to be gone (they are past user code).
+
+    A carried thread is gone when its carrier is back in the pool, a fresh one
+    when its OS thread has ended.
+    """
     for record in sched.records:
-        if record not in stuck and record.thread._started.is_set():  # type: ignore[attr-defined]
-            _original_join(record.thread, timeout)
+        if record in stuck or not record.thread._started.is_set():  # type: ignore[attr-defined]
+            continue
+        job = record.carrier
+        if job is not None and not job.taken():
+            continue  # its carrier never took it: settle_carriers ends it
+        _original_join(record.thread, timeout)
+
+
+def settle_carriers(sched: Scheduler, stuck: list[ThreadRecord]) -> None:
+    """End the run for the pool: jobs no carrier took are undone, stuck carriers retired."""
+    pool = workers.current()
+    if pool is not None:
+        pool.settle([record.carrier for record in stuck if record.carrier is not None])
 
 
 def _init(self: threading.Thread, *args: Any, **kwargs: Any) -> None:

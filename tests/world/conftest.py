@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import asyncio.events
 import asyncio.tasks
@@ -52,12 +53,23 @@ def world_globals() -> dict[str, object]:
     return names
 
 
+def _os_threads() -> int:
+    """The interpreter's count of OS threads it started: pooled ones too, never listed."""
+    return int(_thread._count())  # type: ignore[attr-defined]
+
+
 @pytest.fixture(autouse=True)
 def _leaves_no_trace() -> Iterator[None]:
-    """No global left swapped, and -- checked by our own leak detector -- no thread left."""
+    """No global left swapped, and -- checked by our own leak detector -- no thread left.
+
+    The leak detector sees ``threading.Thread`` objects; the OS thread count
+    also sees the explorations' pooled OS threads, which must all have ended.
+    """
+    from pytest_concurrency import _realtime
     from pytest_concurrency.leaks import LeakChecker
 
     before = world_globals()
+    os_threads = _os_threads()
     checker = LeakChecker("threads", grace=1.0).start()
     yield
     report = checker.finish()
@@ -65,6 +77,10 @@ def _leaves_no_trace() -> Iterator[None]:
     changed = [name for name, value in before.items() if after[name] is not value]
     assert not changed, f"globals not restored: {changed}"
     assert not report, report.format()
+    deadline = _realtime.monotonic() + 2.0
+    while _os_threads() > os_threads and _realtime.monotonic() < deadline:
+        _realtime.sleep(0.01)  # a thread past its last Python line is still being torn down
+    assert _os_threads() <= os_threads, f"{_os_threads() - os_threads} OS thread(s) left running"
 
 
 @pytest.fixture

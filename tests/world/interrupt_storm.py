@@ -91,6 +91,10 @@ class Tally:
 
 #: functions of the coordinator's cleanup (old and new names): an interrupt in them counts
 _CLEANUP = {
+    "settle",
+    "settle_carriers",
+    "close",
+    "_close",
     "abort_all",
     "release_all",
     "wait_all",
@@ -113,12 +117,18 @@ def _in_cleanup(error: BaseException) -> bool:
 
 
 class Aftermath:
-    """Checks, after one exploration, that it left no thread and no patch."""
+    """Checks, after one exploration, that it left no thread and no patch.
+
+    Threads are counted twice: the ``threading.Thread`` objects listed by
+    ``enumerate()``, and the interpreter's count of OS threads, which also
+    sees the exploration's pooled OS threads (never listed).
+    """
 
     def __init__(self, world_globals: Callable[[], dict[str, object]]) -> None:
         self._world_globals = world_globals
         self._globals = world_globals()
         self._threads = set(threading.enumerate())
+        self._os_threads: int = _thread._count()  # type: ignore[attr-defined]
 
     def record(self, tally: Tally, label: str) -> None:
         tally.explorations += 1
@@ -127,10 +137,18 @@ class Aftermath:
         while left and _realtime.monotonic() < deadline:  # bounded: unwinding takes a moment
             _realtime.sleep(0.005)
             left = self._new_threads()
-        if left:
+        os_threads = _thread._count()  # type: ignore[attr-defined]
+        while os_threads > self._os_threads and _realtime.monotonic() < deadline:
+            _realtime.sleep(0.005)
+            os_threads = _thread._count()  # type: ignore[attr-defined]
+        if left or os_threads > self._os_threads:
             tally.left_threads += 1
-            tally.problems.append(f"{label}: threads left alive: {sorted(t.name for t in left)}")
+            tally.problems.append(
+                f"{label}: threads left alive: {sorted(t.name for t in left)}, "
+                f"{os_threads - self._os_threads} more OS threads than before"
+            )
             self._threads |= set(left)  # count each exploration's own leftovers once
+            self._os_threads = os_threads
         now = self._world_globals()
         changed = [name for name, value in self._globals.items() if now[name] is not value]
         if changed:
@@ -242,10 +260,10 @@ def _settle() -> None:
 
 def _coordinator_modules() -> list[ModuleType]:
     """The modules of the code the coordinator runs for a run: where interrupts are injected."""
-    from pytest_concurrency.world import executor, patching, runner, scheduler
+    from pytest_concurrency.world import adoption, executor, patching, runner, scheduler, workers
     from pytest_concurrency.world import threads as world_threads
 
-    return [runner, scheduler, world_threads, executor, patching, _patching]
+    return [runner, scheduler, world_threads, executor, patching, _patching, workers, adoption]
 
 
 #: instructions before which CPython never delivers an interrupt: the ones that enter a

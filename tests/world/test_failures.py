@@ -220,8 +220,12 @@ def test_an_interrupt_while_the_scenario_thread_starts_leaves_no_thread(
 
     The thread then exists and parks before user code; the run's abort must
     still find it and release it, not forget it and leave it parked for ever.
+    (Fresh OS threads; a pooled one: tests/world/test_thread_reuse.py.)
     """
     from pytest_concurrency.world import threads as world_threads
+    from pytest_concurrency.world import workers
+
+    monkeypatch.setenv(workers.FRESH_THREADS_ENV, "1")
 
     real_start = world_threads._original_start
 
