@@ -25,6 +25,7 @@ from types import CodeType
 from typing import Any
 
 from pytest_concurrency.world.events import READ, WRITE
+from pytest_concurrency.world.locations import STATE
 
 __all__ = ["Recipe", "Spec", "accesses_of", "stable_key"]
 
@@ -139,6 +140,8 @@ _CALLS = {
 }
 #: the calls whose arguments are the ``arg`` slots above the callable (no keyword names)
 _POSITIONAL_CALLS = frozenset({"CALL", "CALL_METHOD"})
+#: builtins that read or write one attribute of their first argument, named by the second
+_ATTRIBUTE_BUILTINS = {"getattr": READ, "hasattr": READ, "setattr": WRITE, "delattr": WRITE}
 
 
 def accesses_of(code: CodeType) -> dict[int, Spec]:
@@ -343,6 +346,24 @@ class _Analysis:
         callee = (_CALLEE, ins.offset)
         self.stack.extend([callee, callee])
 
+    def builtin(self, ins: dis.Instruction, callee: list[Recipe], args: list[Recipe]) -> None:
+        """``getattr(obj, "name")`` and its kin access an attribute where no load sees it:
+        the call is that access (of the whole object when the name is not a constant);
+        ``vars(obj)`` is ``obj.__dict__``, so that its items are the object's attributes."""
+        called = next(
+            (slot[1] for slot in callee if isinstance(slot, tuple) and slot[0] == "global"), None
+        )
+        if called == "vars" and len(args) == 1:
+            self.stack[-1] = ("attr", args[0], "__dict__")
+        mode = _ATTRIBUTE_BUILTINS.get(called) if isinstance(called, str) else None
+        if mode is None or len(args) < 2:
+            return
+        named = args[1]
+        attribute = named[1] if named is not None and named[0] == "const" else None
+        self.specs[ins.offset] = Spec(
+            "attr", mode, attribute if isinstance(attribute, str) else STATE, args[0]
+        )
+
     def call(self, ins: dis.Instruction, name: str, arg: int) -> None:
         stack = self.stack
         args = stack[-arg:] if arg and len(stack) >= arg else []
@@ -350,6 +371,8 @@ class _Analysis:
             self.pop()
         callee = [self.pop() for _ in range(_CALLS[name])]
         stack.append(None)
+        if name in ("CALL", "CALL_FUNCTION"):
+            self.builtin(ins, callee, args)
         if name not in _POSITIONAL_CALLS:
             return
         for slot in callee:

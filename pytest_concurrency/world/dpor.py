@@ -68,7 +68,7 @@ from pytest_concurrency.world.locations import (
     conflict_across_runs,
     is_memory,
 )
-from pytest_concurrency.world.memory import MemoryAccess
+from pytest_concurrency.world.memory import MemoryAccess, instance_dict
 from pytest_concurrency.world.primitives import Primitive
 from pytest_concurrency.world.scheduler import ScheduleMismatch, ThreadRecord
 from pytest_concurrency.world.strategies import ExplorationStrategy
@@ -347,6 +347,8 @@ class DPORStrategy(ExplorationStrategy):
         self._numbers: dict[int, int] = {}
         #: the objects numbered, kept alive so that no id is reused within the run
         self._numbered: list[object] = []
+        #: objects sharing a number with another (an object and its attribute dict), kept alive
+        self._aliases: list[object] = []
         self.pruned = False
         #: runs that ended up repeating a covered class (every thread asleep somewhere)
         self.redundant_runs = 0
@@ -363,6 +365,7 @@ class DPORStrategy(ExplorationStrategy):
         self._events = []
         self._numbers = {}
         self._numbered = []
+        self._aliases = []
         self._creator = {}
         self._lanes = {}
         self._redundant = False
@@ -525,11 +528,32 @@ class DPORStrategy(ExplorationStrategy):
     # -- what events touch ---
 
     def _number(self, obj: object) -> int:
-        number = self._numbers.get(id(obj))
+        """``obj``'s number in this run; an object and the dict of its attributes share one
+        (see :mod:`.locations`), whichever of them was touched first."""
+        numbers = self._numbers
+        number = numbers.get(id(obj))
+        if number is not None:
+            return number
+        namespace = instance_dict(obj)
+        number = None if namespace is None else numbers.get(id(namespace))
         if number is None:
             number = len(self._numbered)
-            self._numbers[id(obj)] = number
             self._numbered.append(obj)
+        else:
+            self._aliases.append(obj)
+        numbers[id(obj)] = number
+        if namespace is not None and id(namespace) not in numbers:
+            numbers[id(namespace)] = number
+            self._aliases.append(namespace)
+        return number
+
+    def _known_number(self, obj: object) -> int:
+        """``obj``'s number if this run has touched it (or its attribute dict), else -1."""
+        numbers = self._numbers
+        number = numbers.get(id(obj))
+        if number is None:
+            namespace = instance_dict(obj)
+            number = -1 if namespace is None else numbers.get(id(namespace), -1)
         return number
 
     def _memory_keys(self, access: MemoryAccess) -> Accesses:
@@ -622,10 +646,9 @@ class DPORStrategy(ExplorationStrategy):
         An object this run has not numbered was touched by no event yet: it
         gets the owner -1, which no event's key has.
         """
-        numbers = self._numbers
         found: Accesses = []
         for obj, part, mode in access.predict():
-            owner: object = UNKNOWN if obj is None else numbers.get(id(obj), -1)
+            owner: object = UNKNOWN if obj is None else self._known_number(obj)
             found.append(((owner, part), mode))
         return found
 

@@ -18,7 +18,10 @@ A location is a pair ``(owner, part)``:
 Two memory locations *overlap* when their owners may be one object (the same
 number, or one of them unknown) and their parts may be the same memory:
 equal parts, ``STATE`` against any part of its object, ``ITEMS`` against any
-single item. Two items of one dict with different keys never overlap -- the
+single item. An object and the dict holding its attributes (``obj.__dict__``,
+``vars(obj)``, a module and its globals) get one number, and an item of that
+dict is the attribute of the same name: ``ITEMS`` meets every attribute, and
+``item("x")`` meets ``"x"``. Two items of one dict with different keys never overlap -- the
 precision that lets two callers of one cache with different keys commute.
 """
 
@@ -58,6 +61,12 @@ def is_memory(key: Key) -> bool:
     return type(owner) is int or owner == UNKNOWN
 
 
+def _attribute(part: object) -> bool:
+    """An attribute name (or a global's): the same memory as the item of that name of the
+    dict holding the attributes."""
+    return isinstance(part, str) and part not in (ITEMS, STATE) and not part.startswith(CELL)
+
+
 def overlap(first: object, second: object) -> bool:
     """Could two parts of one object be the same memory?"""
     if first == second:
@@ -67,9 +76,13 @@ def overlap(first: object, second: object) -> bool:
     if second == STATE:
         return not (isinstance(first, str) and first.startswith(CELL))
     if first == ITEMS:
-        return is_item(second)
+        return is_item(second) or _attribute(second)
     if second == ITEMS:
-        return is_item(first)
+        return is_item(first) or _attribute(first)
+    if is_item(first):
+        return _attribute(second) and first[1] == second  # type: ignore[index]
+    if is_item(second):
+        return _attribute(first) and second[1] == first  # type: ignore[index]
     return False
 
 

@@ -323,12 +323,26 @@ def _defined_by(obj: object, name: str) -> object:
     return None
 
 
-def _instance_attribute(obj: object, name: str) -> object:
+def instance_dict(obj: object) -> dict[str, object] | None:
+    """The dict holding ``obj``'s attributes (a module's globals), if it has a plain one.
+
+    Its items are the object's attributes: ``obj.__dict__["x"]``, ``vars(obj)``
+    and ``obj.x`` are one location (see :mod:`.locations`).
+    """
+    if type(obj) is dict:
+        return None
     try:
         namespace = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
+    except Exception:  # no instance dict (slots, a builtin), or a descriptor that fails
         return None
-    return namespace.get(name) if isinstance(namespace, dict) else None
+    return namespace if type(namespace) is dict else None
+
+
+def _instance_attribute(obj: object, name: str) -> object:
+    namespace = instance_dict(obj)
+    if namespace is None:
+        return None
+    return namespace if name == "__dict__" else namespace.get(name)
 
 
 def _evaluate(recipe: Recipe, frame: FrameType) -> object:
@@ -350,7 +364,7 @@ def _evaluate(recipe: Recipe, frame: FrameType) -> object:
         base = _evaluate(recipe[1], frame)
         if base is None:
             return None
-        if isinstance(base, ModuleType):
+        if isinstance(base, ModuleType) and recipe[2] != "__dict__":
             return base.__dict__.get(recipe[2])
         return _instance_attribute(base, recipe[2])
     return None

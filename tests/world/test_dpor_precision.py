@@ -46,7 +46,11 @@ def test_items_of_different_keys_never_meet_but_the_whole_container_meets_them_a
     assert conflict((3, STATE), (3, item("a")))  # an untraced method on the container
     assert conflict((UNKNOWN, ITEMS), (3, item("a")))  # some container: maybe this one
     assert not conflict((4, ITEMS), (3, item("a")))  # another container
-    assert not conflict((3, "value"), (3, item("value")))  # an attribute is no item
+    # one number for an object and its __dict__: an attribute is the item of its name
+    assert conflict((3, "value"), (3, item("value")))
+    assert not conflict((3, "value"), (3, item("other")))
+    assert conflict((3, ITEMS), (3, "value"))  # vars(obj).update(...), obj.__dict__.clear()
+    assert not conflict((3, "cell:value"), (3, item("value")))  # a closure cell is no item
     assert conflict(EVERYTHING, (3, item("a")))
     assert not conflict(("Lock", 1), (1, ITEMS))  # a primitive is no memory
 
