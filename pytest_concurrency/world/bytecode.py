@@ -214,6 +214,12 @@ class _Analysis:
         elif name == "LOAD_FAST_LOAD_FAST":
             first, second = ins.argval
             stack.extend([("fast", first), ("fast", second)])
+        elif name == "STORE_FAST_LOAD_FAST":  # 3.13: ``x = ...; x.attr``, ``a = b = ...``
+            pop()
+            stack.append(("fast", ins.argval[1]))
+        elif name == "STORE_FAST_STORE_FAST":  # 3.13: ``a, b = ...``
+            pop()
+            pop()
         elif name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
             specs[ins.offset] = Spec("cell", READ, ins.argval, None)
             stack.append(self.loaded(("deref", ins.argval, ins.offset), ins.offset))
