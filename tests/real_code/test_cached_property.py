@@ -48,9 +48,7 @@ def test_threaded_cached_property_is_computed_once() -> None:
     with no lock -- races by design with the locked ``setdefault`` that stores
     it: a data race on the attribute, whose outcome is the same either way. What
     is proven is the outcome (computed once in every class of interleavings)."""
-    proven(
-        lambda: _first_reads(cached_property.threaded_cached_property), TRACE, races="ignore"
-    )
+    proven(lambda: _first_reads(cached_property.threaded_cached_property), TRACE, races="ignore")
 
 
 def test_threaded_cached_property_reads_its_value_without_the_lock() -> None:
