@@ -194,7 +194,8 @@ async def _locked_tasks() -> None:
     assert box.value == 2
 
 
-async def _racing_tasks() -> None:
+async def _unlocked_adds() -> int:
+    """Two tasks add one each, reading and writing around an await: the count at the end."""
     box = _Box()
 
     async def add() -> None:
@@ -203,7 +204,15 @@ async def _racing_tasks() -> None:
         box.value = value + 1
 
     await asyncio.gather(add(), add())
-    assert box.value == 2, "a task's update was lost"
+    return box.value
+
+
+async def _racing_tasks() -> None:
+    assert await _unlocked_adds() == 2, "a task's update was lost"
+
+
+async def _racing_tasks_told_apart() -> None:
+    assert await _unlocked_adds() in (1, 2)
 
 
 def test_asyncio_tasks_are_explored_by_the_reduction_and_the_result_says_so() -> None:
@@ -234,18 +243,6 @@ def test_race_options_on_asyncio_tasks_are_read(option: dict[str, object]) -> No
     """Tasks of one loop never run at once: their conflicts order, they are no data race."""
     result = explore(_racing_tasks_told_apart, **option)  # type: ignore[arg-type]
     assert (result.strategy, result.exhausted) == ("dpor", True)
-
-
-async def _racing_tasks_told_apart() -> None:
-    box = _Box()
-
-    async def add() -> None:
-        value = box.value
-        await asyncio.sleep(0)
-        box.value = value + 1
-
-    await asyncio.gather(add(), add())
-    assert box.value in (1, 2)
 
 
 def test_another_granularity_samples_with_pct_and_timer_choices_get_dfs() -> None:
