@@ -75,8 +75,6 @@ class _SessionView:
         if self._line is not None:
             self._write(self._line.clear())
             self._line = None
-        if exploration.superseded:  # another exploration of the scenario replaces it
-            return
         index, count = exploration.shard or (0, 1)
         test = unsharded_nodeid(self.nodeid, Shard(index, count)) if count > 1 else ""
         self.summary.explorations.append(

@@ -9,16 +9,15 @@ reports medians and their ratio next to the goal. A benchmark module has a
 from __future__ import annotations
 
 import importlib
-import json
-import statistics
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pytest_concurrency import _realtime
+
+if TYPE_CHECKING:  # the child of a benchmark imports this package: only what it uses
+    from pathlib import Path
 
 SECTIONS = (
     "pytest_concurrency.bench.plugin_bench",
@@ -57,6 +56,8 @@ def median_of(samples: list[float]) -> float:
     """The median of non-empty samples (one helper so every bench agrees on it)."""
     if not samples:
         raise ValueError("samples must not be empty")
+    import statistics  # here: a benchmark's child process imports this package too
+
     return statistics.median(samples)
 
 
@@ -66,6 +67,9 @@ def child_report(command: list[str], what: str, timeout: float) -> dict[str, Any
     A child that fails, or prints no such line, is a RuntimeError naming
     ``what`` with the last lines it wrote.
     """
+    import json  # here: a benchmark's child process imports this package too
+    import subprocess
+
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -84,6 +88,8 @@ def repeat(measure: Callable[[], float], repeats: int) -> list[float]:
 
 def time_command(command: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> float:
     """The wall seconds of ``command``, which must succeed (its output's end is the error)."""
+    import subprocess
+
     started = _realtime.perf_counter()
     completed = subprocess.run(
         command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout

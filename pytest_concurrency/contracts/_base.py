@@ -272,9 +272,8 @@ class Contract:
         memory granularity) to exhaustion, else with pct.
 
         The exhaustive exploration covers every class of interleavings within
-        ``preemption_bound`` (None: no bound; the explorer's dfs, which explores
-        asyncio task steps until the reduction covers them, is then bounded by
-        2 preemptions); one that does not within
+        ``preemption_bound`` (None: no bound), threads and asyncio tasks
+        alike; one that does not within
         ``max_schedules`` raises :class:`ExplorationBudgetError`. ``bounded``
         explores with dfs over the synchronisation points instead, within
         ``preemption_bound`` (default 2) preemptions: for a property whose
@@ -295,8 +294,8 @@ class Contract:
                 **options,
             }
         elif exhaustive:
-            # the explorer's default strategy: the reduction, or, where it cannot reach
-            # (asyncio task steps), dfs -- within preemption_bound if the class sets one
+            # the explorer's default strategy, the reduction: within preemption_bound if
+            # the class sets one
             bounds = (
                 {} if self.preemption_bound is None else {"preemption_bound": self.preemption_bound}
             )

@@ -1,9 +1,8 @@
 """Demo section: asyncio interleavings on the asyncio exhibits of the bug zoo.
 
 For each exhibit: asyncio's own order (dfs with no deviation) passes -- the bug
-hides there; the defaults find it (``explore(buggy)``: for asyncio tasks the
-default strategy is dfs within 2 preemptions, as the reduction does not
-cover task steps yet), and so does every strategy; the trace of the default's
+hides there; the defaults find it (``explore(buggy)``: the reduction, over
+the tasks' steps), and so does every strategy; the trace of the default's
 finding and its replay token are shown; the defaults prove the fixed twin.
 The cancelled-semaphore exhibit needs ``inject_cancel=1``. Last, virtual time:
 a scenario sleeping 480 s and timing out after 600 s takes no real time.

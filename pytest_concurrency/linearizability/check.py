@@ -275,9 +275,9 @@ def check_linearizable(
     when it holds other objects).
 
     Operations that are coroutine functions make the check asynchronous: each
-    thread is then a task on the controlled event loop, explored by ``dfs``
-    (``strategy`` None picks ``dpor`` for threads, ``dfs`` for tasks), and the
-    model's coroutines are run to their end one at a time (they must not wait).
+    thread is then a task on the controlled event loop (``strategy`` None picks
+    ``dpor``, for threads and tasks alike), and the model's coroutines are run
+    to their end one at a time (they must not wait).
 
     Raises :class:`NotLinearizable` for the smallest failing scenario.
     """
@@ -291,8 +291,7 @@ def check_linearizable(
         raise TypeError(f"key must be None or a callable(model) -> hashable, got {key!r}")
     asynchronous = any(inspect.iscoroutinefunction(op.call) for op in declared_ops)
     if strategy is None:
-        # dpor is the best for threads; task steps are explored by dfs
-        strategy = "dfs" if asynchronous else "dpor"
+        strategy = "dpor"  # every class of interleavings, of threads and of task steps
     check_count("threads", threads, minimum=1)
     check_count("ops_per_thread", ops_per_thread, minimum=1)
     check_count("prefix", prefix)

@@ -86,7 +86,7 @@ def explore(
     needing more preemptions. Where the reduction cannot be used, the default
     strategy is another one and the result names it: ``"pct"`` when
     ``granularity`` is not "memory", ``"dfs"`` (preemption bound 2) for
-    ``timers="choice"`` and for a scenario running asyncio tasks.
+    ``timers="choice"``. asyncio task steps are reduced like threads' events.
 
     ``strategy``: "dpor", "random", "pct" (with ``depth``, default 3) or "dfs"
     (exhaustive within ``preemption_bound`` preemptions, default 2). ``runs``

@@ -25,11 +25,12 @@ failure's explanation), each distinct pair once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from pytest_concurrency.world.dpor import EVERYTHING, UNKNOWN, DPORStrategy, Key, ordered
+from pytest_concurrency.world.dpor import DPORStrategy, vector_clocks
 from pytest_concurrency.world.events import WRITE
+from pytest_concurrency.world.locations import EVERYTHING, ITEMS, Key, conflict, is_item, is_memory
 from pytest_concurrency.world.memory import MemoryAccess, describe
 from pytest_concurrency.world.scheduler import ThreadRecord
 from pytest_concurrency.world.strategies import ReplayStrategy
@@ -44,10 +45,12 @@ class Access:
     thread: str
     #: "read" or "write"
     access: str
-    #: the location: ``Counter.value``, ``dict[items]``, ``module.x``
+    #: the location: ``Counter.value``, ``dict['k']``, ``dict[items]``, ``module.x``
     what: str
     file: str
     line: int
+    #: for one item of a container (``dict['k']``), all of its items (``dict[items]``)
+    scope: str = ""
 
     @property
     def where(self) -> str:
@@ -74,6 +77,11 @@ class Conflict:
     def what(self) -> str:
         return self.first.what
 
+    def marked(self, benign: Collection[str]) -> bool:
+        """Is this conflict's location in ``benign`` (by its name, or its container's)?"""
+        names = {self.first.what, self.second.what, self.first.scope, self.second.scope}
+        return any(name in benign for name in names if name)
+
     def __str__(self) -> str:
         return (
             f"{self.kind} conflict on {self.what}: {self.first.thread} at {self.first.where} "
@@ -81,8 +89,8 @@ class Conflict:
         )
 
 
-#: one memory access of an event: (key, mode, location name, "file:line")
-_Noted = tuple[Key, str, str, str]
+#: one memory access of an event: (key, mode, location name, container-wide name, "file:line")
+_Noted = tuple[Key, str, str, str, str]
 
 
 class ExplainingReplay(DPORStrategy):
@@ -96,8 +104,6 @@ class ExplainingReplay(DPORStrategy):
         #: per event: the memory accesses it made, with what and where
         self._noted: list[list[_Noted]] = []
         self._names: dict[int, str] = {}
-        #: an asyncio loop ran: its task steps order accesses in ways not observed here
-        self.tasks = False
         self.begin_run()
 
     @property
@@ -108,17 +114,18 @@ class ExplainingReplay(DPORStrategy):
         return self._replay.choose(enabled, current)
 
     def choose_step(self, enabled: list[ThreadRecord], default: ThreadRecord) -> ThreadRecord:
-        self.tasks = True
         return self._replay.choose_step(enabled, default)
 
     def observe(self, chosen: ThreadRecord, enabled: list[ThreadRecord]) -> None:
+        events = len(self._events)
         super().observe(chosen, enabled)
-        self._names[chosen.index] = chosen.name
-        noted: list[_Noted] = []
+        who = chosen.acting_for or chosen  # a loop thread running a task's step: the task
+        self._names[who.index] = who.name
+        if len(self._events) > events:
+            self._noted.append([])  # a new event (else the same one goes on)
         pending = chosen.pending
         if pending is not None and isinstance(pending[1], MemoryAccess):
-            noted.extend(self._note(pending[1]))
-        self._noted.append(noted)
+            self._noted[-1].extend(self._note(pending[1]))
 
     def touch(self, memory: object) -> None:
         super().touch(memory)
@@ -128,69 +135,40 @@ class ExplainingReplay(DPORStrategy):
     def _note(self, access: MemoryAccess) -> list[_Noted]:
         keys = self._memory_keys(access)
         return [
-            (key, mode, describe(obj, name), access.where)
-            for (key, mode), (obj, name, _m) in zip(keys, access.accesses, strict=True)
+            (
+                key,
+                mode,
+                describe(obj, part),
+                describe(obj, ITEMS) if is_item(part) else "",
+                access.where,
+            )
+            for (key, mode), (obj, part, _m) in zip(keys, access.accesses, strict=True)
         ]
 
-    def conflicts(self) -> tuple[Conflict, ...]:
-        """The distinct unordered conflicting memory access pairs of the replayed run."""
-        if self.tasks:
-            return ()
+    def conflicts(self, *, across_threads: bool = False) -> tuple[Conflict, ...]:
+        """The distinct unordered conflicting memory access pairs of the replayed run.
+
+        ``across_threads``: only pairs made on two OS threads -- the data races;
+        two tasks of one event loop never run at once, so theirs are not.
+        """
         events = self._events
-        threads = 1 + max((event.thread for event in events), default=0)
-        threads = max(threads, 1 + max(self._creator, default=0))
-        clocks: list[list[int]] = []
-        thread_clock: dict[int, list[int]] = {}
-        #: key -> (thread, mode) -> the latest event that touched it so (as the reduction keeps)
-        touched: dict[Key, dict[tuple[int, str], int]] = {}
         found: dict[Conflict, None] = {}
-        for j, event in enumerate(events):
-            me = event.thread
-            clock = thread_clock.get(me)
-            if clock is None:
-                creator = self._creator.get(me)
-                clock = list(clocks[creator]) if creator is not None else [0] * threads
-            before = clock
-            clock = list(clock)
-            for key, mode in event.accesses:
-                for i, earlier_mode in self._earlier(touched, key):
-                    other = events[i].thread
-                    if other == me:
-                        continue
-                    known = clocks[i]
-                    # the same test as the reduction's: i is not ordered before j's thread
-                    unordered = known[other] > before[other]
-                    if unordered and self._is_memory(key) and WRITE in (mode, earlier_mode):
-                        self._record(found, i, j, key)
-                    if key is EVERYTHING or ordered(earlier_mode, mode):
-                        for t in range(threads):
-                            if known[t] > clock[t]:
-                                clock[t] = known[t]
-            clock[me] = j + 1
-            clocks.append(clock)
-            thread_clock[me] = clock
-            for key, mode in event.accesses:
-                touched.setdefault(key, {})[(me, mode)] = j
+
+        def pair(i: int, j: int, key: Key, other_key: Key, earlier: str, later: str) -> None:
+            if (
+                self._is_memory(key)
+                and self._is_memory(other_key)
+                and WRITE in (later, earlier)
+                and not (across_threads and events[i].lane == events[j].lane)
+            ):
+                self._record(found, i, j, key)
+
+        vector_clocks(events, self._creator, pair)
         return tuple(found)
 
     @staticmethod
     def _is_memory(key: Key) -> bool:
-        return key is not EVERYTHING and isinstance(key[0], str) and key[0][:1] in ("#", UNKNOWN)
-
-    @staticmethod
-    def _earlier(touched: dict[Key, dict[tuple[int, str], int]], key: Key) -> list[tuple[int, str]]:
-        """(event, mode) of the latest earlier accesses that may touch what ``key`` names."""
-        if key is EVERYTHING:
-            keys = list(touched)
-        elif key[0] == UNKNOWN:
-            keys = [other for other in touched if other is EVERYTHING or other[1] == key[1]]
-        else:
-            keys = [key, EVERYTHING, (UNKNOWN, key[1])]
-        return [
-            (index, mode)
-            for other in keys
-            for (_thread, mode), index in touched.get(other, {}).items()
-        ]
+        return key is not EVERYTHING and is_memory(key)
 
     def _record(self, found: dict[Conflict, None], i: int, j: int, key: Key) -> None:
         for first in self._accesses(i, key):
@@ -202,10 +180,10 @@ class ExplainingReplay(DPORStrategy):
 
     def _accesses(self, index: int, key: Key) -> list[_Noted]:
         noted = self._noted[index] if index < len(self._noted) else []
-        return [item for item in noted if item[0] == key or UNKNOWN in (item[0][0], key[0])]
+        return [item for item in noted if conflict(item[0], key)]
 
     def _access(self, index: int, noted: _Noted) -> Access:
-        _key, mode, what, where = noted
+        _key, mode, what, scope, where = noted
         file, _, line = where.rpartition(":")
         thread = self._names.get(self._events[index].thread, f"T{self._events[index].thread}")
         return Access(
@@ -214,6 +192,7 @@ class ExplainingReplay(DPORStrategy):
             what,
             file,
             int(line) if line.isdigit() else 0,
+            scope,
         )
 
 

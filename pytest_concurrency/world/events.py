@@ -20,3 +20,10 @@ RELEASE = "rel"
 TRY = "try"
 #: learnt that a thread ended (``join`` returned): ordered after the end, never reversed
 JOINED = "joined"
+#: found the object in a state that makes the thread wait (a lock held, a thread still
+#: running): what the thread does next depends on that state changing, so an event that
+#: changes the object is dependent on this one (it wakes a sleeping thread). The wait
+#: comes after the acquire it saw, and races with it like a failed try (run first, the
+#: thread would not wait); but it orders nothing after it -- the step after the wake-up
+#: makes the access
+WAIT = "wait"

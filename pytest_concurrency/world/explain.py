@@ -63,14 +63,24 @@ def count_preemptions(trace: Trace) -> int:
     return sum(1 for step in trace.steps if step.preempted)
 
 
-def traced(scenario: Scenario, choices: tuple[int, ...], settings: RunSettings) -> Traced:
-    """Replay ``choices`` with a tracer; at memory granularity also find the racing accesses."""
+def traced(
+    scenario: Scenario,
+    choices: tuple[int, ...],
+    settings: RunSettings,
+    *,
+    across_threads: bool = False,
+) -> Traced:
+    """Replay ``choices`` with a tracer; at memory granularity also find the racing accesses.
+
+    ``across_threads``: only those made on two OS threads (the data races, see
+    :meth:`~.conflicts.ExplainingReplay.conflicts`).
+    """
     tracer = Tracer()
     memory = settings.lines is not None and settings.lines.kind == "memory"
     if memory:
         observer = ExplainingReplay(choices)
         result = run_schedule(scenario, observer, settings, tracer)
-        conflicts = observer.conflicts()
+        conflicts = observer.conflicts(across_threads=across_threads)
     else:
         result = run_schedule(scenario, ReplayStrategy(choices), settings, tracer)
         conflicts = ()

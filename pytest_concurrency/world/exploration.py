@@ -14,11 +14,11 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.world import explain, interrupted, scenarios, session_log, workers
+from pytest_concurrency.world import interrupted, scenarios, session_log, workers
 from pytest_concurrency.world import token as tokens
-from pytest_concurrency.world.conflicts import Conflict, describe_conflicts
 from pytest_concurrency.world.distinct import DistinctCounter
 from pytest_concurrency.world.options import ExploreOptions, Scenario
 from pytest_concurrency.world.report import (
@@ -31,6 +31,10 @@ from pytest_concurrency.world.runner import RunResult, RunSettings, run_schedule
 from pytest_concurrency.world.scheduler import RunFailure, controlling_scheduler
 from pytest_concurrency.world.shards import Shard, share_of_runs
 from pytest_concurrency.world.strategies import ExplorationStrategy, make_strategy, uses
+
+if TYPE_CHECKING:  # a passing exploration never needs them: imported where a failure is explained
+    from pytest_concurrency.world import explain
+    from pytest_concurrency.world.conflicts import Conflict
 
 __all__ = [
     "ExploreResult",
@@ -188,28 +192,15 @@ def replay_command(scenario: Scenario, command: ReplayCommand | None, token: str
     return command(token) if command is not None else _default_command(scenario, token)
 
 
-class _Unreducible(session_log.Superseded):
-    """The default reduction met what it cannot reduce: explore again with another strategy."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def run_exploration(
     scenario: Scenario, options: ExploreOptions, *, command: ReplayCommand | None = None
 ) -> ExploreResult:
     """``explore`` with validated options; ``command`` formats the replay command line.
 
-    The default strategy (the reduction) explores a scenario whose asyncio
-    tasks it cannot reduce with the bounded dfs instead, from the start; and a
-    default exploration that stopped at its run cap says that its pass is no proof.
+    A default exploration that stopped at its run cap says that its pass is no proof.
     """
     __tracebackhide__ = True  # pytest shows the user's frames, not ours
-    try:
-        result = _explore(scenario, options, command)
-    except _Unreducible as unreducible:
-        result = _explore(scenario, options.bounded_instead(unreducible.reason), command)
+    result = _explore(scenario, options, command)
     capped = options.default_cap and result.schedules_run >= (options.runs or 0)
     if (
         capped
@@ -232,10 +223,6 @@ def _warn_not_exhausted(result: ExploreResult) -> None:
         ),
         stacklevel=4,
     )
-
-
-#: why the default strategy falls back to the bounded one for a scenario running asyncio tasks
-ASYNCIO_UNREDUCED = "its reduction does not cover asyncio task steps yet"
 
 
 def _explore(
@@ -294,8 +281,6 @@ def _explore(
             except BaseException as interrupt:  # a timeout, Ctrl-C: say how far it got
                 interrupted.note(interrupt, current.describe())
                 raise
-            if "strategy" not in options.given and getattr(strategy, "unsupported", None):
-                raise _Unreducible(ASYNCIO_UNREDUCED)
             strategy.end_run(len(result.choices))
             walked += 1
             if strategy.discovering:  # a walk through another shard's part: only a scenario that
@@ -377,10 +362,12 @@ def _racing(
     Naming the accesses needs their ``file:line`` and the location's class,
     which only a traced replay records.
     """
-    replayed = explain.traced(scenario, choices, settings)
+    from pytest_concurrency.world import explain
+
+    replayed = explain.traced(scenario, choices, settings, across_threads=True)
     if replayed.result.failure is not None:
         return None
-    conflicts = tuple(c for c in replayed.conflicts if c.what not in options.benign)
+    conflicts = tuple(c for c in replayed.conflicts if not c.marked(options.benign))
     return replace(replayed, conflicts=conflicts) if conflicts else None
 
 
@@ -399,6 +386,8 @@ def _report_races(
     choices = replayed.result.choices
     token = replay_token(choices, tokens.scenario_tag(scenario), settings)
     again = replay_command(scenario, command, token)
+    from pytest_concurrency.world.conflicts import describe_conflicts
+
     named = describe_conflicts(conflicts)
     hint = (
         f"if this race is intended, pass benign=[{conflicts[0].what!r}] to explore(); "
@@ -499,6 +488,9 @@ def _explored_failure(
     conflicts: tuple[Conflict, ...] = ()
     preemptions: int | None = None
     fewest = ""
+    from pytest_concurrency.world import explain
+    from pytest_concurrency.world.conflicts import describe_conflicts
+
     if failure.kind != "uncontrolled":  # replaying it would only block again
         replayed = explain.traced(scenario, choices, settings)
         same = replayed.result.failure is not None and replayed.result.failure.same_as(failure)

@@ -98,8 +98,8 @@ def line_point(
     me = sched.current
     if line is None or line == code.co_firstlineno:
         return False
-    if me is None or me.ident != _get_ident() or sched.over:
-        return False
+    if me is None or me.ident != _get_ident() or sched.over or me.blocked:
+        return False  # blocked: a finalizer run inside the scheduler, not the thread's step
     before = len(sched.choices)
     if offset is None:
         sched.point("line", None if sched.tracer is None else line_text(code.co_filename, line))

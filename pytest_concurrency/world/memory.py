@@ -3,22 +3,26 @@
 At ``granularity="memory"`` the traced code's instructions are watched as at
 opcode granularity, but only those that touch memory another thread could
 share are points: attribute loads, stores and deletes; subscript loads, stores
-and deletes, ``in`` tests and iteration over a container; global and closure
-cell loads and stores; and the methods of the builtin containers (``dict``,
-``list``, ``set``, ``deque``, ...), judged reading or mutating by name. Each
-point carries *what* it touches -- the object and attribute name, the container
--- so that a partial-order reduction (:mod:`.dpor`) can tell that two accesses
-conflict (one of them writes the same location) or commute.
+and deletes, ``in`` tests, and each step of a loop over a container; global and
+closure cell loads and stores; and the methods of the builtin containers
+(``dict``, ``list``, ``set``, ``deque``, ...), at the call. Each point carries
+*what* it touches -- the object and attribute name, the container or one of
+its items (see :mod:`.containers`) -- so that a partial-order reduction
+(:mod:`.dpor`) can tell that two accesses conflict (one of them writes the same
+location) or commute. A method of an object whose code no point sees (an
+untraced class, a C type) counts as a write of all of the object.
 
 Which object an instruction touches is found by a small abstract
-interpretation of the code object's bytecode (:func:`accesses_of`): for each
+interpretation of the code object's bytecode (:mod:`.bytecode`): for each
 memory instruction it records how its operand was produced -- a local, a
 global, a closure cell, a constant, or an attribute of one of those -- and the
 point evaluates that recipe on the running frame (attribute steps read only an
 instance's ``__dict__``, so no property or ``__getattr__`` runs). Where the
 recipe is unknown (the operand is a call's result, say) the access is keyed by
 its attribute name alone, or by "some container": coarser, so two accesses may
-be judged conflicting when they are not, never the other way round.
+be judged conflicting when they are not, never the other way round. What a
+method load or a loop's ``GET_ITER`` found is carried to its call or its
+steps (:data:`Receivers`), since a path may name another object by then.
 
 Globals and closure cells that hold modules, functions or classes are taken as
 constant (rebinding a function while another thread calls it is out of scope),
@@ -29,10 +33,9 @@ from __future__ import annotations
 
 import builtins
 import collections
-import dis
-import sys
+import gc
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import (
     BuiltinFunctionType,
     ClassMethodDescriptorType,
@@ -45,278 +48,99 @@ from types import (
     ModuleType,
     WrapperDescriptorType,
 )
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_concurrency import _callsite, _realtime
+from pytest_concurrency.world.bytecode import Recipe, Spec, accesses_of, stable_key
+from pytest_concurrency.world.containers import (
+    CONTAINERS,
+    MUTATORS,
+    NO_KEY,
+    container_access,
+    decide,
+)
 from pytest_concurrency.world.events import READ, WRITE
+from pytest_concurrency.world.locations import CELL, ITEMS, STATE, is_item
 
 if TYPE_CHECKING:
     from pytest_concurrency.world.scheduler import Scheduler
 
+__all__ = [
+    "CONTAINERS",
+    "ITEMS",
+    "MUTATORS",
+    "STATE",
+    "MemoryAccess",
+    "Receivers",
+    "Spec",
+    "accesses_of",
+    "describe",
+    "memory_point",
+    "resolve",
+]
+
 _get_ident = _realtime.get_ident
 
-#: the containers whose methods are accesses of their items
-CONTAINERS: tuple[type, ...] = (
-    dict,
-    list,
-    set,
-    bytearray,
-    collections.deque,
-    collections.OrderedDict,
-    collections.defaultdict,
-    collections.Counter,
-)
-#: container methods that change the items; every other method only reads them
-MUTATORS = frozenset(
-    {
-        "append",
-        "appendleft",
-        "extend",
-        "extendleft",
-        "insert",
-        "pop",
-        "popleft",
-        "popitem",
-        "remove",
-        "discard",
-        "add",
-        "clear",
-        "update",
-        "setdefault",
-        "sort",
-        "reverse",
-        "rotate",
-        "difference_update",
-        "intersection_update",
-        "symmetric_difference_update",
-        "__setitem__",
-        "__delitem__",
-        "__iadd__",
-        "__ior__",
-        "subtract",
-        "move_to_end",
-    }
-)
-#: the location of a container's items, as an attribute name of the container
-ITEMS = "[items]"
-#: all of an object's state: what a method whose code is not traced may have touched
-STATE = "[state]"
+#: (object or None, part, mode) triples: what one access touches; the mode may be one
+#: to decide when it runs (see .containers)
+Touched = list[tuple[object, object, str]]
+#: one run's method loads waiting for their call: (id(frame), call offset) -> (frame, receiver)
+Receivers = dict[tuple[int, int], tuple[FrameType, object]]
 
-#: an operand recipe: ("fast", name) | ("global", name) | ("deref", name) | ("const", value)
-#: | ("attr", recipe, name); None where unknown
-Recipe = Any
 _CONSTANT_TYPES = (ModuleType, FunctionType, BuiltinFunctionType, type)
+#: C types whose methods change nothing (their instances are immutable)
+_IMMUTABLE: frozenset[type] = frozenset(
+    {str, bytes, int, float, complex, bool, tuple, frozenset, range, type(None), re.Pattern}
+)
 _MISSING = object()
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What one memory instruction touches, before its operand is known."""
-
-    #: "attr", "method", "item", "global", "cell"
-    kind: str
-    mode: str
-    name: str
-    operand: Recipe
-    #: a load whose value is used other than by a container operation this module
-    #: sees (passed to a call, stored in a local): a container loaded so may be
-    #: changed where no point sees it (``heapq.heappush(self.heap, x)``)
-    escapes: bool = True
-
-
 class MemoryAccess:
-    """What one memory point touches: (object or location, name, mode) triples.
+    """What one memory point touches: (object or location, part, mode) triples.
 
     ``obj`` is the object itself (kept alive for the run, so its identity
-    cannot be reused), or None where it is unknown and the name alone keys it.
+    cannot be reused), or None where it is unknown and the part alone keys it.
+    A mode may depend on the state the access runs in (``setdefault`` of a key
+    already present only reads, see :mod:`.containers`): :meth:`settle` decides
+    it once the access is about to run -- when its thread has been chosen and
+    nothing else runs before it -- and keeps that answer.
     """
 
-    __slots__ = ("accesses", "text", "where")
+    __slots__ = ("_settled", "accesses", "where")
 
-    def __init__(self, accesses: list[tuple[object, str, str]], text: str, where: str = "") -> None:
+    #: an access of the user's memory (a synchronisation object's own state is not)
+    counted = True
+
+    def __init__(self, accesses: Touched, where: str = "") -> None:
         self.accesses = accesses
-        self.text = text
         #: the user's ``file:line`` of the access (only when a failure is traced)
         self.where = where
+        self._settled: Touched | None = None
+
+    def settle(self) -> Touched:
+        """What the access touches, decided now that it is about to run."""
+        settled = self._settled
+        if settled is None:
+            settled = self._settled = self.predict()
+        return settled
+
+    def predict(self) -> Touched:
+        """What the access would touch if it ran now (it may not run yet)."""
+        if self._settled is not None:
+            return self._settled
+        return [(obj, part, decide(obj, part, mode)) for obj, part, mode in self.accesses]
 
     def label(self) -> str:
-        return self.text
+        return ", ".join(
+            f"{'write' if mode == WRITE else 'read'} {describe(obj, part)}"
+            for obj, part, mode in self.predict()
+        )
 
     def holder(self) -> None:
         return None
 
 
-_SPECS: dict[CodeType, dict[int, Spec]] = {}
-#: (pops, pushes) of common instructions whose result is no memory location
-_SHAPES = {
-    "COMPARE_OP": (2, 1),
-    "IS_OP": (2, 1),
-    "TO_BOOL": (1, 1),
-    "FORMAT_SIMPLE": (1, 1),
-    "GET_LEN": (1, 2),
-    "BINARY_SLICE": (3, 1),
-    "STORE_SLICE": (4, 0),
-    "BUILD_SLICE": (2, 1),
-}
-#: call instructions: slots popped beyond the argument count (``arg``); one result pushed
-_CALLS = {
-    "CALL": 2,  # 3.11+: [NULL or self, callable, *args]
-    "CALL_FUNCTION": 1,  # 3.10
-    "CALL_METHOD": 2,  # 3.10
-    "CALL_FUNCTION_KW": 2,  # 3.10: the names tuple
-    "CALL_KW": 3,  # 3.13: the names tuple
-}
-
-
-def accesses_of(code: CodeType) -> dict[int, Spec]:
-    """The memory instructions of ``code`` by offset, with their operand recipes (cached)."""
-    found = _SPECS.get(code)
-    if found is None:
-        found = _analyse(code)
-        _SPECS[code] = found
-    return found
-
-
-def _analyse(code: CodeType) -> dict[int, Spec]:
-    specs: dict[int, Spec] = {}
-    stack: list[Recipe] = []
-    #: loads whose value a container operation (method, subscript, in, iteration) consumed
-    precise: set[int] = set()
-    #: id of a recipe on the stack -> offset of the load that made it
-    made_by: dict[int, int] = {}
-
-    def consumed(recipe: Recipe) -> Recipe:
-        if recipe is not None and id(recipe) in made_by:
-            precise.add(made_by[id(recipe)])
-        return recipe
-
-    def loaded(recipe: Recipe, offset: int) -> Recipe:
-        keep.append(recipe)  # alive until the end, so that no id in made_by is reused
-        made_by[id(recipe)] = offset
-        return recipe
-
-    keep: list[Recipe] = []
-
-    def pop() -> Recipe:
-        return stack.pop() if stack else None
-
-    def top(depth: int = 1) -> Recipe:
-        return stack[-depth] if len(stack) >= depth else None
-
-    version = sys.version_info[:2]
-    for ins in dis.get_instructions(code):
-        if ins.is_jump_target:
-            stack = []  # a join point: what is on the stack is not known here
-        name = ins.opname
-        arg = ins.arg or 0
-        if name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR"):
-            stack.append(("fast", ins.argval))
-        elif name == "LOAD_FAST_LOAD_FAST":
-            first, second = ins.argval
-            stack.extend([("fast", first), ("fast", second)])
-        elif name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
-            specs[ins.offset] = Spec("cell", READ, ins.argval, None)
-            stack.append(loaded(("deref", ins.argval, ins.offset), ins.offset))
-        elif name == "LOAD_GLOBAL":
-            specs[ins.offset] = Spec("global", READ, ins.argval, None)
-            with_null = version >= (3, 11) and arg & 1
-            if with_null and version < (3, 13):
-                stack.append(None)
-            stack.append(loaded(("global", ins.argval, ins.offset), ins.offset))
-            if with_null and version >= (3, 13):
-                stack.append(None)
-        elif name == "LOAD_NAME":
-            stack.append(("global", ins.argval))
-        elif name == "LOAD_CONST":
-            stack.append(("const", ins.argval))
-        elif name == "LOAD_ATTR":
-            operand = pop()
-            method = version >= (3, 12) and arg & 1
-            attr = ins.argval
-            if method:
-                specs[ins.offset] = Spec("method", READ, attr, consumed(operand))
-                stack.extend([None, None])
-            else:
-                specs[ins.offset] = Spec("attr", READ, attr, operand)
-                stack.append(loaded(("attr", operand, attr), ins.offset))
-        elif name == "LOAD_METHOD":
-            specs[ins.offset] = Spec("method", READ, ins.argval, consumed(pop()))
-            stack.extend([None, None])
-        elif name in ("STORE_ATTR", "DELETE_ATTR"):
-            specs[ins.offset] = Spec("attr", WRITE, ins.argval, pop())
-            if name == "STORE_ATTR":
-                pop()
-        elif name == "BINARY_SUBSCR":
-            pop()
-            specs[ins.offset] = Spec("item", READ, ITEMS, consumed(pop()))
-            stack.append(None)
-        elif name == "STORE_SUBSCR":
-            pop()
-            specs[ins.offset] = Spec("item", WRITE, ITEMS, consumed(pop()))
-            pop()
-        elif name == "DELETE_SUBSCR":
-            pop()
-            specs[ins.offset] = Spec("item", WRITE, ITEMS, consumed(pop()))
-        elif name == "CONTAINS_OP":
-            specs[ins.offset] = Spec("item", READ, ITEMS, consumed(pop()))
-            pop()
-            stack.append(None)
-        elif name == "GET_ITER":
-            specs[ins.offset] = Spec("item", READ, ITEMS, consumed(pop()))
-            stack.append(None)
-        elif name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-            specs[ins.offset] = Spec("global", WRITE, ins.argval, None)
-            if name == "STORE_GLOBAL":
-                pop()
-        elif name in ("STORE_DEREF", "DELETE_DEREF"):
-            specs[ins.offset] = Spec("cell", WRITE, ins.argval, None)
-            if name == "STORE_DEREF":
-                pop()
-        elif name in ("STORE_FAST", "POP_TOP", "STORE_NAME"):
-            pop()
-        elif name == "PUSH_NULL":
-            stack.append(None)
-        elif name == "COPY":
-            stack.append(top(arg))
-        elif name == "DUP_TOP":
-            stack.append(top())
-        elif name == "SWAP":
-            if len(stack) >= arg:
-                stack[-1], stack[-arg] = stack[-arg], stack[-1]
-            else:
-                stack = []
-        elif name == "ROT_TWO":
-            if len(stack) >= 2:
-                stack[-1], stack[-2] = stack[-2], stack[-1]
-            else:
-                stack = []
-        elif name in ("NOP", "RESUME", "CACHE", "EXTENDED_ARG", "PRECALL", "NOT_TAKEN"):
-            pass
-        elif name in _SHAPES or name.startswith(("BINARY_", "INPLACE_", "UNARY_")):
-            pops, pushes = _SHAPES.get(name, (1, 1) if name.startswith("UNARY_") else (2, 1))
-            for _ in range(pops):
-                pop()
-            stack.extend([None] * pushes)
-        elif name in _CALLS:
-            for _ in range(arg + _CALLS[name]):
-                pop()
-            stack.append(None)
-        else:
-            # anything else: what it leaves is not known, only how many slots
-            try:
-                effect = dis.stack_effect(ins.opcode, ins.arg, jump=False)
-            except ValueError:
-                effect = 0
-            stack = [None] * max(0, len(stack) + effect)
-    for offset, spec in specs.items():
-        if spec.mode == READ and spec.kind in ("attr", "global", "cell"):
-            specs[offset] = Spec(
-                spec.kind, spec.mode, spec.name, spec.operand, offset not in precise
-            )
-    return specs
-
-
-def _escaping(spec: Spec, value: object) -> list[tuple[object, str, str]]:
+def _escaping(spec: Spec, value: object) -> Touched:
     """A container loaded to be passed on: it may be changed where no point sees it."""
     if spec.escapes and isinstance(value, CONTAINERS):
         return [(value, ITEMS, WRITE)]
@@ -324,38 +148,68 @@ def _escaping(spec: Spec, value: object) -> list[tuple[object, str, str]]:
 
 
 def resolve(
-    spec: Spec, frame: FrameType, traced: Callable[[CodeType], bool] | None = None
-) -> list[tuple[object, str, str]] | None:
+    spec: Spec,
+    frame: FrameType,
+    traced: Callable[[CodeType], bool] | None = None,
+    receiver: object = _MISSING,
+) -> Touched | None:
     """What ``spec`` touches in ``frame`` now; None when it is no shared access.
 
     ``traced`` tells whether a code object is traced: a method call on an
-    object whose method is not (a library class) may change any of the
-    object's state where no point sees it, so it counts as a write of all of
-    it (``STATE``), which conflicts with every other access to that object.
+    object whose method is not (a library class, a C type) may change any of
+    the object's state where no point sees it, so it counts as a write of all
+    of it (``STATE``), which conflicts with every other access to that object.
+
+    A container method whose call was linked to its load (see :mod:`.bytecode`)
+    is an access at the call, on ``receiver`` -- the container the load found --
+    or, when the load was not seen, on what the load's operand names now.
     """
-    if spec.kind == "global":
+    kind = spec.kind
+    if kind == "global":
         value = frame.f_globals.get(spec.name, _MISSING)
         if value is _MISSING:
             return None if spec.mode == READ else [(frame.f_globals, spec.name, spec.mode)]
         if spec.mode == READ and isinstance(value, _CONSTANT_TYPES):
             return None
         return [(frame.f_globals, spec.name, spec.mode), *_escaping(spec, value)]
-    if spec.kind == "cell":
+    if kind == "cell":
         value = frame.f_locals.get(spec.name, _MISSING)
         if spec.mode == READ and isinstance(value, _CONSTANT_TYPES):
             return None
         # a closure cell: keyed by its name in the code that uses it (coarse, never unsound
         # within one function; cells of one name in different functions do not meet)
-        return [(None, "cell:" + spec.name, spec.mode), *_escaping(spec, value)]
+        return [(None, CELL + spec.name, spec.mode), *_escaping(spec, value)]
+    if kind == "iter":
+        iterated = _iterated(_evaluate(spec.operand, frame) if receiver is _MISSING else receiver)
+        return None if iterated is None else [(iterated, ITEMS, READ)]
+    if kind == "call":
+        obj = _evaluate(spec.operand, frame) if receiver is _MISSING else receiver
+        if not isinstance(obj, CONTAINERS):
+            return None  # not a container: the load was the access
+        part, mode = container_access(obj, spec.name, _key(spec, frame))
+        return [(obj, part, mode)]
     obj = _evaluate(spec.operand, frame)
-    if spec.kind == "item":
-        return [(obj, ITEMS, spec.mode)]
-    if spec.kind == "method":
-        if obj is not None and isinstance(obj, CONTAINERS):
+    if kind == "item":
+        if obj is None:
+            return [(None, ITEMS, spec.mode)]
+        if (
+            traced is not None
+            and not isinstance(obj, CONTAINERS)
+            and _opaque_method(obj, spec.name, traced)
+        ):
+            return [(obj, STATE, WRITE)]  # ``__getitem__`` of a class whose code is not traced
+        part, mode = container_access(obj, spec.name, _key(spec, frame))
+        return [(obj, part, mode)]
+    if kind == "method":
+        if isinstance(obj, CONTAINERS):
+            if spec.link >= 0:
+                return None  # the access is made at the call, where the key is known
             return [(obj, ITEMS, WRITE if spec.name in MUTATORS else READ)]
-        if obj is not None and isinstance(obj, _CONSTANT_TYPES):
+        if obj is None:
+            return [(None, spec.name, READ)]
+        if isinstance(obj, _CONSTANT_TYPES) or type(obj) in _IMMUTABLE:
             return None
-        if obj is not None and traced is not None and _opaque_method(obj, spec.name, traced):
+        if traced is not None and _opaque_method(obj, spec.name, traced):
             return [(obj, STATE, WRITE)]
         return [(obj, spec.name, READ)]
     if obj is not None and isinstance(obj, ModuleType) and spec.mode == READ:
@@ -369,19 +223,75 @@ def resolve(
                 return None  # a method: the class is taken as constant
             # class-level data: it may be shadowed by an instance write of the same name
             return [(None, spec.name, READ)]
-    found: list[tuple[object, str, str]] = [(obj, spec.name, spec.mode)]
+    found: Touched = [(obj, spec.name, spec.mode)]
     if spec.mode == READ and obj is not None:
         found.extend(_escaping(spec, _instance_attribute(obj, spec.name)))
     return found
 
 
+#: one of each builtin container's iterators and dict views
+_ITERATOR_SAMPLES: tuple[object, ...] = (
+    iter({}),
+    iter({}.values()),
+    iter({}.items()),
+    iter([]),
+    reversed([]),
+    iter(set()),
+    iter(collections.deque()),
+    reversed(collections.deque()),
+    iter(collections.OrderedDict()),
+    iter(bytearray()),
+    {}.keys(),
+    {}.values(),
+    {}.items(),
+)
+#: their types: each refers to its container
+_ITERATORS: frozenset[type] = frozenset(type(sample) for sample in _ITERATOR_SAMPLES)
+
+
+def _iterated(obj: object) -> object:
+    """The container a loop over ``obj`` reads at each step, if it is a builtin one's.
+
+    A builtin container's iterator (or a dict view) keeps a reference to its
+    container and nothing else the garbage collector knows of.
+    """
+    if isinstance(obj, CONTAINERS):
+        return obj
+    if type(obj) in _ITERATORS:
+        for referent in gc.get_referents(obj):
+            if isinstance(referent, CONTAINERS):
+                return referent
+    return None
+
+
+def _key(spec: Spec, frame: FrameType) -> object:
+    """The key operand of an item access or a call, when it is known at the point."""
+    recipe = spec.key
+    if not stable_key(recipe):
+        return NO_KEY
+    if recipe[0] == "const":
+        return recipe[1]
+    return frame.f_locals.get(recipe[1], NO_KEY)
+
+
 def _opaque_method(obj: object, name: str, traced: Callable[[CodeType], bool]) -> bool:
-    """Is ``obj.name`` a method whose code no point sees (and not the harness's own)?"""
-    if type(obj).__module__.startswith("pytest_concurrency"):
+    """Is ``obj.name`` a method whose code no point sees (and not the harness's own)?
+
+    A Python method of untraced code is; so is a method of a C type (a future,
+    a socket, an ``itertools`` iterator) unless its instances are immutable.
+    """
+    kind = type(obj)
+    if kind.__module__.startswith("pytest_concurrency") or kind in _IMMUTABLE:
         return False  # a controlled primitive: its operations are events of their own
     method = _defined_by(obj, name)
+    if isinstance(method, _C_METHODS):
+        return True
     code = getattr(method, "__code__", None)
     return isinstance(code, CodeType) and not traced(code)
+
+
+#: what a C type's methods are, on its class
+_C_METHODS = (MethodDescriptorType, WrapperDescriptorType, BuiltinFunctionType)
 
 
 #: class attributes whose reads touch nothing that changes (methods and their kin)
@@ -413,12 +323,26 @@ def _defined_by(obj: object, name: str) -> object:
     return None
 
 
-def _instance_attribute(obj: object, name: str) -> object:
+def instance_dict(obj: object) -> dict[str, object] | None:
+    """The dict holding ``obj``'s attributes (a module's globals), if it has a plain one.
+
+    Its items are the object's attributes: ``obj.__dict__["x"]``, ``vars(obj)``
+    and ``obj.x`` are one location (see :mod:`.locations`).
+    """
+    if type(obj) is dict:
+        return None
     try:
         namespace = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
+    except Exception:  # no instance dict (slots, a builtin), or a descriptor that fails
         return None
-    return namespace.get(name) if isinstance(namespace, dict) else None
+    return namespace if type(namespace) is dict else None
+
+
+def _instance_attribute(obj: object, name: str) -> object:
+    namespace = instance_dict(obj)
+    if namespace is None:
+        return None
+    return namespace if name == "__dict__" else namespace.get(name)
 
 
 def _evaluate(recipe: Recipe, frame: FrameType) -> object:
@@ -433,25 +357,32 @@ def _evaluate(recipe: Recipe, frame: FrameType) -> object:
         return getattr(builtins, recipe[1], None) if value is _MISSING else value
     if kind == "const":
         return recipe[1]
+    if kind == "view":
+        base = _evaluate(recipe[1], frame)
+        return base if isinstance(base, dict) else None
     if kind == "attr":
         base = _evaluate(recipe[1], frame)
         if base is None:
             return None
-        if isinstance(base, ModuleType):
+        if isinstance(base, ModuleType) and recipe[2] != "__dict__":
             return base.__dict__.get(recipe[2])
         return _instance_attribute(base, recipe[2])
     return None
 
 
-def describe(obj: object, name: str) -> str:
-    """A readable name of a location: ``Counter.value``, ``dict[items]``, ``module.x``."""
+def describe(obj: object, part: object) -> str:
+    """A readable name of a location: ``Counter.value``, ``dict[items]``, ``dict['k']``."""
+    if is_item(part):
+        owner = "?" if obj is None else type(obj).__qualname__
+        return f"{owner}[{part[1]!r}]"  # type: ignore[index]
+    name = str(part)
     if isinstance(obj, dict) and name != ITEMS:
         module = obj.get("__name__")
         return f"{module}.{name}" if isinstance(module, str) else f"global {name}"
-    if name.startswith("cell:"):
-        return f"closure variable {name[5:]}"
+    if name.startswith(CELL):
+        return f"closure variable {name[len(CELL) :]}"
     if obj is None:
-        return f"?.{name}"
+        return f"?{name}" if name == ITEMS else f"?.{name}"
     if name == STATE:
         return f"{type(obj).__qualname__} (a method whose code is not traced)"
     owner = type(obj).__qualname__
@@ -466,6 +397,7 @@ def memory_point(
     frame: FrameType,
     alone: bool,
     traced: Callable[[CodeType], bool] | None = None,
+    receivers: Receivers | None = None,
 ) -> bool:
     """Make this instruction a ``"memory"`` point if it touches shared memory.
 
@@ -476,26 +408,49 @@ def memory_point(
     could run at the last decision, so this access is no choice; a reducing
     strategy still learns of it (as part of the running event), others pay
     nothing. Returns True when no choice was possible (the thread is alone).
+
+    ``receivers`` (one per run) carries a container method's receiver from
+    its load to its call, where the access is made: by then the receiver's
+    attribute path may name another object (another thread ran at a point in
+    the arguments), the object on the stack is still the one the load found.
     """
     me = sched.current
-    if me is None or me.ident != _get_ident() or sched.over:
+    if me is None or me.ident != _get_ident() or sched.over or me.blocked:
+        # blocked: the thread is inside the scheduler, and this is a finalizer the garbage
+        # collector runs there (a coroutine closed), not the thread's own next step
         return alone
     if alone and sched.events is None:
         return True
     spec = accesses_of(code).get(offset)
     if spec is None:
         return alone
-    touched = resolve(spec, frame, traced)
+    kind = spec.kind
+    if kind == "method" and spec.link >= 0 and receivers is not None:
+        receiver = _evaluate(spec.operand, frame)
+        if isinstance(receiver, CONTAINERS):
+            receivers[(id(frame), spec.link)] = (frame, receiver)
+            return alone
+        touched = resolve(spec, frame, traced)
+    elif kind in ("call", "iter") and receivers is not None:
+        key = (id(frame), offset)
+        # a call's receiver is used once; a loop's iterable at every step until the next loop
+        held = receivers.pop(key, None) if kind == "call" else receivers.get(key)
+        if held is not None and held[0] is frame:
+            touched = resolve(spec, frame, traced, held[1])
+        else:
+            touched = resolve(spec, frame, traced)
+    elif kind == "item" and spec.link >= 0 and receivers is not None:  # GET_ITER of a loop
+        iterable = _evaluate(spec.operand, frame)
+        receivers[(id(frame), spec.link)] = (frame, iterable)
+        touched = resolve(spec, frame, traced)
+    else:
+        touched = resolve(spec, frame, traced)
     if touched is None:
         return alone
-    text = where = ""
+    where = ""
     if sched.tracer is not None:
-        text = ", ".join(
-            f"{'write' if mode == WRITE else 'read'} {describe(obj, name)}"
-            for obj, name, mode in touched
-        )
         where = f"{_callsite.short_path(code.co_filename)}:{line}"
-    access = MemoryAccess(touched, text, where)
+    access = MemoryAccess(touched, where)
     if alone:
         sched.touch(access)
         return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pytest_concurrency import _realtime
 
@@ -99,6 +99,14 @@ class EventObserver(Protocol):
 
     def finished(self, record: ThreadRecord) -> None: ...
 
+    def mark(self) -> int:
+        """The running event, to name it later in :meth:`after` (-1: none yet)."""
+        ...
+
+    def after(self, mark: int) -> None:
+        """The running event happens after the event ``mark`` (it was handed work by it)."""
+        ...
+
 
 class Carried(Protocol):
     """A thread's hand-over to a pooled OS thread (see .workers)."""
@@ -152,6 +160,7 @@ class ThreadRecord:
     """
 
     __slots__ = (
+        "acting_for",
         "blocked",
         "carrier",
         "daemon",
@@ -169,6 +178,9 @@ class ThreadRecord:
         "waiting_on",
         "waiting_op",
     )
+
+    #: an actor a thread acts for (an asyncio task), not an OS thread of its own
+    is_actor: ClassVar[bool] = False
 
     def __init__(self, index: int, thread: threading.Thread, name: str, daemon: bool) -> None:
         self.index = index
@@ -195,6 +207,8 @@ class ThreadRecord:
         self.waiting_op = ""
         #: (op, resource) of the point this thread runs from next; kept for an event observer
         self.pending: tuple[str, object] | None = ("begin", self)
+        #: the actor whose step this thread is running (an asyncio task, see :mod:`.aio`)
+        self.acting_for: ThreadRecord | None = None
 
     # a thread is itself a Waitable: join() waits on it, and it "holds" its own end
     def label(self) -> str:

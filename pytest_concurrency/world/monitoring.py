@@ -31,7 +31,7 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency.world.lines import line_point
-from pytest_concurrency.world.memory import memory_point
+from pytest_concurrency.world.memory import Receivers, memory_point
 
 if TYPE_CHECKING:
     from pytest_concurrency._patching import Patcher
@@ -89,6 +89,8 @@ class MonitoringBackend:
         self._event: int = events.LINE if kind == "line" else events.INSTRUCTION
         #: opcode granularity: traced code object -> line of each code unit
         self._lines: dict[CodeType, tuple[int | None, ...]] = {}
+        #: memory granularity: the run's container method loads waiting for their call
+        self._receivers: Receivers = {}
         # strong references: the interpreter does not keep one while a callback runs,
         # and the event callback unregisters itself
         self._event_callback = {
@@ -137,6 +139,7 @@ class MonitoringBackend:
 
     def attach(self, sched: Scheduler, patcher: Patcher) -> None:
         patcher.setattr(self, "_sched", sched)
+        patcher.setattr(self, "_receivers", {})
         sched.line_hook = self
         self.rearm()
 
@@ -177,7 +180,14 @@ class MonitoringBackend:
             return
         line = self._lines[code][offset // 2]
         alone = memory_point(
-            sched, code, line, offset, sys._getframe(1), self._alone, self._selection.covers
+            sched,
+            code,
+            line,
+            offset,
+            sys._getframe(1),
+            self._alone,
+            self._selection.covers,
+            self._receivers,
         )
         if alone and sched.events is None:
             self._disarm()  # nobody needs to hear of accesses made alone

@@ -10,7 +10,7 @@ only where they apply.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_concurrency._checks import check_count, check_seconds
@@ -59,7 +59,7 @@ DEFAULT_STRATEGY = "dpor"
 #: "memory", at which the reduction cannot tell which accesses conflict
 SAMPLING_STRATEGY = "pct"
 #: the strategy of an exploration that names none, when the reduction cannot cover what the
-#: scenario does (asyncio task steps, timers="choice"): exhaustive within a preemption bound
+#: scenario does (timers="choice"): exhaustive within a preemption bound
 BOUNDED_STRATEGY = "dfs"
 
 #: the run cap of an exploration that gives no ``runs``, by strategy. dpor's is a safety
@@ -225,32 +225,6 @@ class ExploreOptions:
     def default_cap(self) -> bool:
         """True when ``runs`` is the strategy's default cap, not one the caller chose."""
         return "runs" not in self.given and self.runs == DEFAULT_RUNS[self.strategy]
-
-    def bounded_instead(self, reason: str) -> ExploreOptions:
-        """These options with the bounded strategy in place of a default reduction that
-        cannot cover the scenario (``reason`` says why, for an error about the rest).
-
-        What the caller wrote is kept; what the reduction's defaults filled in
-        takes the bounded strategy's. Race options the caller wrote need the
-        reduction: they are refused here, naming ``reason``.
-        """
-        racing = sorted(self.given & {"races", "benign"})
-        if racing and (self.races != "ignore" or self.benign):
-            named = " and ".join(f"{name}=" for name in racing)
-            raise ValueError(
-                f"{named} {'needs' if len(racing) == 1 else 'need'} strategy='dpor', which is "
-                "the default but "
-                f"{reason}: this scenario is explored with strategy={BOUNDED_STRATEGY!r}, "
-                f"which finds no data races; remove {named}"
-            )
-        return replace(
-            self,
-            strategy=BOUNDED_STRATEGY,
-            runs=self.runs if "runs" in self.given else DEFAULT_RUNS[BOUNDED_STRATEGY],
-            preemption_bound=self.preemption_bound if "preemption_bound" in self.given else 2,
-            races="ignore",
-            benign=frozenset(),
-        )
 
     def run_settings(self, scenario: Scenario | None = None) -> RunSettings:
         """What the runs share; below sync granularity the default trace= is ``scenario``'s."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from pytest_concurrency import _realtime
-from pytest_concurrency._clock import datetime_bridge, scoped
+from pytest_concurrency._clock import scoped
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency._time.clock import DEFAULT_START, StartPoint
 from pytest_concurrency.world import executor, patching, report, threads
@@ -97,7 +97,10 @@ def run_schedule(
     world: AioWorld | None = None
     try:
         patching.install(patcher, sched, settings.patch_plans)
-        datetime_bridge.follow_run(patcher, scoped.run_clock)
+        if "freezegun.api" in sys.modules:  # else nothing to follow (and datetime is slow)
+            from pytest_concurrency._clock import datetime_bridge
+
+            datetime_bridge.follow_run(patcher, scoped.run_clock)
         if settings.lines is not None:
             settings.lines.attach(sched, patcher)
         target = scenario
@@ -117,6 +120,10 @@ def run_schedule(
             # way in): run it once more -- done already, it costs next to nothing
             _end_run(sched, patcher)
             raise
+    if world is not None:
+        from pytest_concurrency.world.aio import runtime
+
+        runtime.collect(world)
     return RunResult(
         sched.failure,
         tuple(sched.choices),

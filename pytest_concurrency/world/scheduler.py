@@ -382,6 +382,15 @@ class Scheduler:
         if self.events is not None:
             self.events.touch(memory)
 
+    def mark(self) -> int:
+        """The running event, for a reducing strategy (-1 without one): see :meth:`after`."""
+        return -1 if self.events is None else self.events.mark()
+
+    def after(self, mark: int) -> None:
+        """The running event was handed its work by the event ``mark`` (an asyncio callback)."""
+        if self.events is not None and mark >= 0:
+            self.events.after(mark)
+
     def _fire_timer(self, record: ThreadRecord) -> None:
         """A timer option was chosen: virtual time jumps to its deadline (it times out)."""
         assert record.deadline is not None
@@ -431,9 +440,13 @@ class Scheduler:
         if self.steps > self.max_steps:
             self._budget_exhausted(me)
         others = [record for record in self._enabled() if record is not me]
-        if not others:
-            return options[0] if len(options) == 1 else self._ask(options, default, step=True)
-        chosen = self._ask(sorted(options + others, key=_by_index), default, step=True)
+        candidates = sorted(options + others, key=_by_index) if others else options
+        if len(candidates) == 1:
+            chosen = candidates[0]
+        else:
+            chosen = self._ask(candidates, default, step=True)
+        if self.events is not None:
+            self.events.observe(chosen, candidates)
         if not any(chosen is record for record in others):
             return chosen
         if self.tracer is not None:

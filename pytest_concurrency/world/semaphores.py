@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pytest_concurrency._lockctx import AcquireReleaseContext
-from pytest_concurrency.world.events import ACQUIRE, RELEASE, TRY, WRITE
+from pytest_concurrency.world.events import ACQUIRE, RELEASE, TRY, WAIT, WRITE
 from pytest_concurrency.world.primitives import Primitive
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class Semaphore(AcquireReleaseContext, Primitive):
             if not blocking or (deadline is not None and deadline <= sched.now):
                 sched.access(self, TRY)
                 return False
-            sched.access(self, None)  # only waiting: the acquire happens when it wakes
+            sched.access(self, WAIT)  # only waiting: the acquire happens when it wakes
             sched.block(me, self._available, deadline, "acquire", self)
         # a try that succeeded could have run before the release, and failed: a write
         sched.access(self, ACQUIRE if blocking else WRITE)

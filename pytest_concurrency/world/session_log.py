@@ -55,9 +55,6 @@ class Exploration:
     classes: int | None = None
     #: True when it ended with a failure (or an interrupt) rather than a pass
     failed: bool = False
-    #: True when it was abandoned for another exploration of the same scenario
-    #: (:class:`Superseded`): not a result of its own
-    superseded: bool = False
     shard: tuple[int, int] | None = None
     _next_notice: float = field(default=0.0, repr=False)
 
@@ -77,10 +74,6 @@ class Exploration:
     def rate(self) -> float:
         """Schedules per real second so far (0 before any time has passed)."""
         return self.schedules / self.elapsed if self.elapsed > 0 else 0.0
-
-
-class Superseded(Exception):
-    """Raised inside :func:`watching` when the exploration gives way to another one."""
 
 
 class ExplorationListener(Protocol):
@@ -131,9 +124,6 @@ def watching(
         listener.exploration_started(exploration)
     try:
         yield exploration
-    except Superseded:
-        exploration.superseded = True
-        raise
     except BaseException:
         exploration.failed = True
         raise

@@ -27,7 +27,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency.world.lines import line_point
-from pytest_concurrency.world.memory import memory_point
+from pytest_concurrency.world.memory import Receivers, memory_point
 
 if TYPE_CHECKING:
     from pytest_concurrency._patching import Patcher
@@ -69,7 +69,14 @@ def _point(backend: SettraceBackend, frame: FrameType) -> None:
     line: int | None = frame.f_lineno  # None on an instruction that belongs to no line
     if backend.kind == "memory":
         alone = memory_point(
-            sched, frame.f_code, line, frame.f_lasti, frame, backend.alone, backend.selection.covers
+            sched,
+            frame.f_code,
+            line,
+            frame.f_lasti,
+            frame,
+            backend.alone,
+            backend.selection.covers,
+            backend.receivers,
         )
         if sched.events is not None:  # a reducing strategy hears of accesses made alone
             backend.alone = alone
@@ -125,6 +132,8 @@ class SettraceBackend:
         self.armed = False
         #: memory granularity with a reducing strategy: alone, accesses are only recorded
         self.alone = False
+        #: memory granularity: the run's container method loads waiting for their call
+        self.receivers: Receivers = {}
         self._previous: TraceFunction = None
 
     def start(self) -> None:
@@ -136,6 +145,7 @@ class SettraceBackend:
     def attach(self, sched: Scheduler, patcher: Patcher) -> None:
         self._previous = getattr(threading, "_trace_hook", None)
         patcher.setattr(self, "sched", sched)
+        patcher.setattr(self, "receivers", {})
         patcher.setattr(threading, "_trace_hook", self._install)
         sched.line_hook = self
         self.armed = True

@@ -10,7 +10,6 @@ seed explores the same schedules in any process.
 from __future__ import annotations
 
 import math
-import random
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -107,6 +106,8 @@ class RandomStrategy(ExplorationStrategy):
     name = "random"
 
     def __init__(self, seed: int) -> None:
+        import random  # here: a dpor or dfs exploration never pays for its import
+
         self._rng = random.Random(seed)
 
     def choose(self, enabled: list[ThreadRecord], current: ThreadRecord | None) -> ThreadRecord:
@@ -127,6 +128,8 @@ class PCTStrategy(ExplorationStrategy):
     name = "pct"
 
     def __init__(self, seed: int, depth: int) -> None:
+        import random  # here: a dpor or dfs exploration never pays for its import
+
         self._rng = random.Random(seed)
         self._depth = depth
         self._k = 16  # first guess; replaced by the longest run seen

@@ -25,7 +25,7 @@ from pytest_concurrency import _realtime
 from pytest_concurrency._checks import check_timeout
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.world import workers
-from pytest_concurrency.world.events import JOINED, READ
+from pytest_concurrency.world.events import JOINED, READ, WAIT
 from pytest_concurrency.world.scheduler import (
     Abort,
     Scheduler,
@@ -240,7 +240,7 @@ def _join(self: threading.Thread, timeout: float | None = None) -> None:
         if deadline is not None and deadline <= sched.now:
             sched.access(target, READ)  # timed out: learnt only that it is still running
             return
-        sched.access(target, None)  # only waiting for its end
+        sched.access(target, WAIT)  # only waiting for its end
         sched.block(me, target.is_finished, deadline, "join", target)
     sched.access(target, JOINED)
 

@@ -141,7 +141,7 @@ class Tracer:
         self.steps.append(
             TraceStep(
                 self._performed,
-                me.name,
+                _acting(me),
                 op,
                 resource_label(resource),
                 user_location(),
@@ -161,7 +161,7 @@ class Tracer:
         self.steps.append(
             TraceStep(
                 0,
-                me.name,
+                _acting(me),
                 op,
                 resource_label(resource),
                 user_location(),
@@ -186,11 +186,11 @@ class Tracer:
         if deadline is not None:
             notes.append(f"timeout in {deadline - sched.now:g} s")
         label = resource_label(resource)
-        self.steps.append(TraceStep(0, me.name, f"blocks ({op})", label, note=", ".join(notes)))
+        self.steps.append(TraceStep(0, _acting(me), f"blocks ({op})", label, note=", ".join(notes)))
 
     def wakes(self, sched: Scheduler, me: ThreadRecord, op: str, woken: bool) -> None:
         if not woken:
-            self.steps.append(TraceStep(0, me.name, "wakes" if op == "sleep" else "times out"))
+            self.steps.append(TraceStep(0, _acting(me), "wakes" if op == "sleep" else "times out"))
 
     def time_advanced(self, sched: Scheduler) -> None:
         elapsed = sched.now - sched.start.monotonic
@@ -201,3 +201,9 @@ class Tracer:
 
     def note(self, sched: Scheduler, me: ThreadRecord, text: str) -> None:
         self.steps.append(TraceStep(0, me.name, "note", note=text))
+
+
+def _acting(record: ThreadRecord) -> str:
+    """Who a row is about: the asyncio task whose step a loop thread runs, else the thread."""
+    acting = record.acting_for
+    return record.name if acting is None else acting.name

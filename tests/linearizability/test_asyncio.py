@@ -44,7 +44,7 @@ def test_an_async_lost_update_is_caught_and_shrunk() -> None:
         pc.check_linearizable(AsyncCounter, {"increment": increment}, settings=FEW)
     failure = caught.value
     assert total(failure.operations) == 2
-    assert failure.strategy == "dfs"
+    assert failure.strategy == "dpor"
 
 
 def test_the_locked_async_counter_passes() -> None:

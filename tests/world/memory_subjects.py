@@ -221,3 +221,64 @@ def outcomes_of_untraced_methods(outcomes: Outcomes) -> Callable[[], None]:
         outcomes.append(tuple(seen))
 
     return scenario
+
+
+class Plain:
+    """An object whose attributes live in its ``__dict__``."""
+
+
+def _set_attribute(box: Plain) -> None:
+    box.x = 1  # type: ignore[attr-defined]
+
+
+def _set_through_dict(box: Plain) -> None:
+    box.__dict__["x"] = 1
+
+
+def _set_through_vars(box: Plain) -> None:
+    vars(box)["x"] = 1
+
+
+def _read_attribute(box: Plain) -> object:
+    try:
+        return box.x  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+
+
+def _read_in_dict(box: Plain) -> object:
+    return 1 if "x" in box.__dict__ else None
+
+
+#: the ways to write attribute ``x`` of an object: as an attribute, or as an item of its dict
+ATTRIBUTE_WRITERS: dict[str, Callable[[Plain], object]] = {
+    "attribute": _set_attribute,
+    "setattr": lambda box: setattr(box, "x", 1),
+    "dict_item": _set_through_dict,
+    "dict_setdefault": lambda box: box.__dict__.setdefault("x", 1),
+    "dict_update": lambda box: box.__dict__.update(x=1),
+    "vars_item": _set_through_vars,
+    "vars_update": lambda box: vars(box).update(x=1),
+}
+#: the ways to read it
+ATTRIBUTE_READERS: dict[str, Callable[[Plain], object]] = {
+    "attribute": _read_attribute,
+    "getattr": lambda box: getattr(box, "x", None),
+    "dict_get": lambda box: box.__dict__.get("x"),
+    "vars_get": lambda box: vars(box).get("x"),
+    "in_dict": _read_in_dict,
+}
+
+
+def attribute_read_before_write(
+    write: Callable[[Plain], object], read: Callable[[Plain], object]
+) -> Callable[[], None]:
+    """One thread writes ``x``, another reads it: the read may come first (a stale read)."""
+
+    def scenario() -> None:
+        box = Plain()
+        seen: Outcomes = []
+        run_threads(lambda: write(box), lambda: seen.append(read(box)))
+        assert seen == [1], f"read {seen[0]!r} before the write"
+
+    return scenario

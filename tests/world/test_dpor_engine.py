@@ -35,6 +35,8 @@ def _explore(
 ) -> tuple[set[object], int, list[str]]:
     outcomes: Outcomes = []
     scenario = make(outcomes)
+    # the primitives' operations are what these scenarios order: sync points, for both
+    # strategies (at memory granularity bounded DFS's space is too large to exhaust here)
     settings = ExploreOptions.create(granularity="sync").run_settings(scenario)
     runs = 0
     failures: list[str] = []
@@ -226,6 +228,8 @@ def test_a_bound_that_prunes_is_not_exhausted() -> None:
     strategy = DPORStrategy(0)
     outcomes: Outcomes = []
     scenario = locked_appends(outcomes)
+    # the primitives' operations are what these scenarios order: sync points, for both
+    # strategies (at memory granularity bounded DFS's space is too large to exhaust here)
     settings = ExploreOptions.create(granularity="sync").run_settings(scenario)
     while strategy.begin_run():
         result = run_schedule(scenario, strategy, settings)

@@ -15,6 +15,7 @@ import memory_subjects as subjects
 import pytest
 
 from pytest_concurrency.world.api import ExploreResult, explore
+from pytest_concurrency.world.locations import item
 from pytest_concurrency.world.memory import ITEMS, accesses_of, resolve
 from pytest_concurrency.world.report import InterleavingFailure
 
@@ -121,16 +122,6 @@ def test_dpor_needs_memory_granularity() -> None:
         explore(subjects.counter(2, locked=True), strategy="dpor", timers="choice")
 
 
-def test_dpor_refuses_asyncio_task_steps_rather_than_reducing_them_wrongly() -> None:
-    async def scenario() -> None:
-        import asyncio
-
-        await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0))
-
-    with pytest.raises(ValueError, match="does not reduce asyncio task steps yet"):
-        explore(scenario, strategy="dpor")
-
-
 # -- what each access touches ------------------------------------------------------------------
 
 
@@ -162,10 +153,15 @@ def _resolved_in_caller(names: tuple[str, ...]) -> dict[str, object]:
 
 def test_container_methods_are_reads_or_writes_of_the_items() -> None:
     store: dict[str, int] = {"a": 1}
-    found = _resolved_in_caller(("get", "setdefault"))
-    _ = (store.get("a"), store.setdefault("b", 2))
-    assert found == {"get": [(store, ITEMS, "r")], "setdefault": [(store, ITEMS, "w")]}
-    assert ("item", "w", ITEMS) in _specs(_store_item)
+    found = _resolved_in_caller(("get", "setdefault", "update"))
+    _ = (store.get("a"), store.setdefault("b", 2), store.update({}))
+    # the key is a constant: one item; setdefault's mode is decided when it runs
+    assert found == {
+        "get": [(store, item("a"), "r")],
+        "setdefault": [(store, item("b"), "w-if-absent")],
+        "update": [(store, ITEMS, "w")],  # the whole container
+    }
+    assert ("item", "w", "__setitem__") in _specs(_store_item)
 
 
 def _store_item(table: dict[str, int]) -> None:
@@ -192,7 +188,7 @@ def test_dpor_refuses_to_prove_code_it_cannot_see() -> None:
 def test_the_double_checked_read_outside_the_lock_is_reported_as_a_data_race() -> None:
     from pytest_concurrency.errors import DataRaceWarning
 
-    with pytest.warns(DataRaceWarning, match=r"dict\[items\]"):
+    with pytest.warns(DataRaceWarning, match=r"dict\['k'\]"):
         result = explore(subjects.double_checked(3), strategy="dpor", runs=None)
     assert result.exhausted  # every assertion held: a race, not a failure
     quiet = explore(subjects.double_checked(3), strategy="dpor", runs=None, benign=["dict[items]"])

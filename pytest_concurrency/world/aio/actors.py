@@ -57,6 +57,8 @@ class Actor(ThreadRecord):
 
     __slots__ = ("cancel", "injected", "task", "victim")
 
+    is_actor = True
+
     def __init__(self, index: int, thread: threading.Thread, name: str) -> None:
         super().__init__(index, thread, name, daemon=True)
         #: the task this actor steps (None for a loop's or a "cancel it now" actor)
@@ -82,7 +84,7 @@ def task_label(serial: int, task: asyncio.Task[Any]) -> str:
 class Cast:
     """The actors of one loop, and who each scheduled callback belongs to."""
 
-    __slots__ = ("_by_task", "_origins", "_world", "loop_actor", "running", "tasks")
+    __slots__ = ("_by_task", "_marks", "_origins", "_world", "loop_actor", "running", "tasks")
 
     def __init__(self, world: AioWorld, loop_name: str) -> None:
         self._world = world
@@ -92,6 +94,8 @@ class Cast:
         self.tasks: list[Actor] = []
         #: id(handle) -> the actor that scheduled it, for callbacks that are not task steps
         self._origins: dict[int, Actor] = {}
+        #: id(handle) -> the event that scheduled it, for a reducing strategy (see .dpor)
+        self._marks: dict[int, int] = {}
         self.loop_actor = Actor(world.sched.new_index(), threading.current_thread(), loop_name)
         #: the actor whose callback the loop is running, if any
         self.running: Actor | None = None
@@ -113,12 +117,25 @@ class Cast:
         return actor
 
     def scheduled(self, handle: Any, on_loop_thread: bool) -> None:
-        """Remember who scheduled ``handle`` (a task is met here for the first time)."""
+        """Remember who scheduled ``handle`` (a task is met here for the first time).
+
+        A reducing strategy also learns which event scheduled it: the step
+        that runs it happens after that event (a task's first step after the
+        code that created the task, a wake-up after the step that resolved
+        the future it awaited).
+        """
         task = task_of(handle._callback)
         if task is not None:
             self.of_task(task)
         elif on_loop_thread and self.running is not None:
             self._origins[id(handle)] = self.running
+        mark = self._world.sched.mark()
+        if mark >= 0:
+            self._marks[id(handle)] = mark
+
+    def scheduled_by(self, handle: Any) -> int:
+        """The event that scheduled ``handle`` (-1 when unknown), see :meth:`scheduled`."""
+        return self._marks.get(id(handle), -1)
 
     def of_handle(self, handle: Any) -> Actor:
         task = task_of(handle._callback)
@@ -129,6 +146,7 @@ class Cast:
     def forget(self, handle: Any) -> None:
         """``handle`` left the loop (it ran or was dropped): its id may be reused."""
         self._origins.pop(id(handle), None)
+        self._marks.pop(id(handle), None)
 
     def release(self) -> None:
         """The loop closed: forget its callbacks and let go of its tasks.
@@ -138,6 +156,7 @@ class Cast:
         down ``asyncio.all_tasks`` (it scans every task alive in the process).
         """
         self._origins.clear()
+        self._marks.clear()
         self._by_task.clear()
         self.tasks.clear()
         self.running = None

@@ -32,8 +32,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pytest_concurrency import _realtime
-from pytest_concurrency.world.aio import cancellation, frames
+from pytest_concurrency.world.aio import cancellation, frames, sync_objects
 from pytest_concurrency.world.aio.actors import TASK_TYPES, Actor, Cast, task_of
+from pytest_concurrency.world.events import WRITE
 from pytest_concurrency.world.scheduler import Abort, RunFailure, ThreadRecord
 from pytest_concurrency.world.trace import is_internal
 
@@ -177,6 +178,8 @@ class ControlledLoop(asyncio.BaseEventLoop):
             self._phase = _AFTER_MAIN
 
     def close(self) -> None:
+        if self.cast.pending():
+            self._world.left_pending = True  # see AioWorld.left_pending
         super().close()
         self.cast.release()
 
@@ -225,7 +228,7 @@ class ControlledLoop(asyncio.BaseEventLoop):
         try:
             chosen = self._choose(me)
             if chosen is not None:
-                self._perform(*chosen)
+                self._perform(me, *chosen)
         except Abort:
             self._aborted = True
             raise
@@ -336,10 +339,13 @@ class ControlledLoop(asyncio.BaseEventLoop):
             ready.extend(kept)
         return firsts
 
-    def _perform(self, actor: Actor, handle: Any) -> None:
-        tracer = self._sched.tracer
+    def _perform(self, me: ThreadRecord, actor: Actor, handle: Any) -> None:
+        """Run ``actor``'s step (``handle``) on this loop's thread ``me``, or inject its cancel."""
+        sched = self._sched
+        tracer = sched.tracer
         if handle is None:
             victim = cancellation.inject(self._world, actor)
+            sync_objects.touched(victim.task, WRITE)  # what its next step resumes with
             if tracer is not None:
                 self._trace_cancel(tracer, victim)
             return
@@ -348,15 +354,21 @@ class ControlledLoop(asyncio.BaseEventLoop):
             if queued is handle:
                 del ready[position]
                 break
+        sched.after(self.cast.scheduled_by(handle))
+        if actor.task is not None:
+            # a step may finish its task (done(), result()) and reads its cancellation
+            sync_objects.touched(actor.task, WRITE)
         self.cast.forget(handle)
         if tracer is not None:
             self._trace_step(tracer, actor, handle)
         self.cast.running = actor
+        me.acting_for = actor
         if self._debug:  # type: ignore[attr-defined]
             self._current_handle = handle
         try:
             handle._run()
         finally:
+            me.acting_for = None
             self.cast.running = None
             self._current_handle = None
 

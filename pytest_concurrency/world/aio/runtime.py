@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.events
 import asyncio.tasks
+import gc
 import inspect
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -35,6 +36,7 @@ from typing import Any
 
 from pytest_concurrency._patching import Patcher
 from pytest_concurrency.world import escapes
+from pytest_concurrency.world.aio import sync_objects
 from pytest_concurrency.world.aio.loop import ControlledLoop
 from pytest_concurrency.world.scheduler import Scheduler, controlling_scheduler
 
@@ -54,10 +56,14 @@ _cancel_all_tasks: Callable[[asyncio.AbstractEventLoop], None] = asyncio.runners
 class AioWorld:
     """What the controlled loops of one run share: its scheduler, budget and numbering."""
 
-    __slots__ = ("_loops", "_tasks", "cancellable", "cancels_left", "sched")
+    __slots__ = ("_loops", "_tasks", "cancellable", "cancels_left", "left_pending", "sched")
 
     def __init__(self, sched: Scheduler, inject_cancel: int) -> None:
         self.sched = sched
+        #: a loop closed with tasks still pending (the run was cut short): their coroutines
+        #: are garbage in reference cycles, closed whenever the collector runs -- in a later
+        #: run's thread, their ``finally`` clauses would be steps of that run (see collect)
+        self.left_pending = False
         #: tasks get a "cancel it now" actor only when injection is on
         self.cancellable = inject_cancel > 0
         self.cancels_left = inject_cancel
@@ -195,6 +201,19 @@ def install(
     patcher.setattr(asyncio, "run_coroutine_threadsafe", _run_coroutine_threadsafe)
     patcher.setattr(asyncio.tasks, "run_coroutine_threadsafe", _run_coroutine_threadsafe)
     patcher.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", _call_soon_threadsafe)
+    if sched.events is not None:  # a reducing strategy: it must see asyncio's own objects
+        sync_objects.install(patcher)
     if inspect.iscoroutinefunction(scenario):
         return world, _coroutine_scenario(world, scenario)
     return world, scenario
+
+
+def collect(world: AioWorld) -> None:
+    """Close the coroutines a run left pending now, between runs, not in a later run's thread.
+
+    Called once the run is over and its patches are restored: their ``finally``
+    clauses then run in the coordinator, where nothing is a scheduling point
+    and the run's primitives act unscheduled.
+    """
+    if world.left_pending:
+        gc.collect()
