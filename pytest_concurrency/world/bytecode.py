@@ -284,6 +284,14 @@ class _Analysis:
             stack.append(self.top(arg))
         elif name == "DUP_TOP":
             stack.append(self.top())
+        elif name == "DUP_TOP_TWO":  # 3.10: ``box[k] += 1`` keeps box and k for the store
+            stack.extend([self.top(2), self.top(1)])
+        elif name in ("ROT_THREE", "ROT_FOUR", "ROT_N"):  # 3.10: the top sinks ``depth`` deep
+            depth = {"ROT_THREE": 3, "ROT_FOUR": 4}.get(name, arg)
+            if len(stack) >= depth:
+                stack.insert(len(stack) - depth, stack.pop())
+            else:
+                self.stack = []
         elif name in ("SWAP", "ROT_TWO"):
             depth = arg if name == "SWAP" else 2
             if len(stack) >= depth:
