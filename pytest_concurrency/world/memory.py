@@ -220,7 +220,14 @@ def resolve(
         where = _defined_by(obj, spec.name)
         if where is not None:
             if isinstance(where, _METHOD_TYPES):
-                return None  # a method: the class is taken as constant
+                # a method loaded as a value (a keyword call on 3.10, ``f = obj.m``): no
+                # call of it is linked, so the load stands for the call, as a method load
+                # does; a method whose code is traced has points of its own
+                if isinstance(obj, CONTAINERS):
+                    return [(obj, ITEMS, WRITE if spec.name in MUTATORS else READ)]
+                if traced is not None and _opaque_method(obj, spec.name, traced):
+                    return [(obj, STATE, WRITE)]
+                return None
             # class-level data: it may be shadowed by an instance write of the same name
             return [(None, spec.name, READ)]
     found: Touched = [(obj, spec.name, spec.mode)]
