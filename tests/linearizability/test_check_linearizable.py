@@ -21,7 +21,7 @@ from subjects import (
 )
 
 import pytest_concurrency as pc
-from reference_impl.single_flight import BuildOnceCache
+from reference_impl.single_flight import BuildOnceCache, SingleFlight
 
 #: derandomized: the same scenarios every run (CI must not depend on luck)
 FEW = settings(max_examples=30, database=None, derandomize=True)
@@ -68,6 +68,48 @@ def test_build_once_cache_is_linearizable() -> None:
         settings=settings(max_examples=6, database=None, derandomize=True),
     )
     assert result.exhausted
+
+
+class CallsEachTime:
+    """Single flight's sequential model: one caller at a time, each runs its function."""
+
+    def do(self, key: int, fn: Any) -> Any:
+        return fn()
+
+    def forget(self, key: int) -> None:
+        pass
+
+
+def test_single_flight_is_linearizable() -> None:
+    """Callers of one key that share a flight get that key's value, and ``forget`` between
+    or during flights changes no caller's result: never another key's, never an error."""
+    result = pc.check_linearizable(
+        SingleFlight,
+        {
+            "do": (lambda flight, key: flight.do(key, lambda: key * 10), st.integers(0, 1)),
+            "forget": (lambda flight, key: flight.forget(key), st.integers(0, 1)),
+        },
+        model=CallsEachTime,
+        ops_per_thread=1,
+        settings=settings(max_examples=8, database=None, derandomize=True),
+    )
+    assert result.exhausted
+
+
+class OneFlightForEveryKey(SingleFlight):
+    def do(self, key: Any, fn: Any) -> Any:
+        return super().do("every key", fn)
+
+
+def test_a_flight_shared_across_keys_is_caught() -> None:
+    with pytest.raises(pc.NotLinearizable):
+        pc.check_linearizable(
+            OneFlightForEveryKey,
+            {"do": (lambda flight, key: flight.do(key, lambda: key * 10), st.integers(0, 1))},
+            model=CallsEachTime,
+            ops_per_thread=1,
+            settings=settings(max_examples=20, database=None, derandomize=True),
+        )
 
 
 def test_the_lost_update_is_caught_and_shrunk_to_two_increments() -> None:
