@@ -1,10 +1,10 @@
 """A virtual clock that drives the *waits*, for code running on real threads.
 
 Fake-clock libraries freeze what ``time.time()`` *reads*; a thread parked in
-``time.sleep(480)`` or ``Condition.wait(30)`` still blocks for real. Seed 002's
+``time.sleep(480)`` or ``Condition.wait(30)`` still blocks for real. A deferred
 deleter parked one pool thread per pending delete in ``sleep(480)``; testing
-its replacement (one janitor thread, a heap, ``Condition.wait(timeout)``)
-means waiting minutes -- unless the waits themselves run on virtual time.
+its replacement (one janitor thread, a heap, ``Condition.wait(timeout)``) means
+waiting minutes -- unless the waits themselves run on virtual time.
 
 ``FakeClock`` moves ``time.monotonic``/``perf_counter``/``time`` (and ``_ns``),
 ``datetime`` (through freezegun) and the waits: ``time.sleep``,

@@ -1,19 +1,22 @@
-"""Reference implementations of the concurrency guards in the seed documents.
+"""Reference implementations of concurrency guards from real bug fixes.
 
-Each module fixes one seeded race and the follow-up bugs its review found; its
-docstring tells the story and each class documents its lock order and
-invariants. ``pytest_concurrency.contracts`` proves them; downstream projects
-may use them as drop-ins.
+Each module fixes one race found in a real project, and the follow-up bugs the
+fix's review found; its docstring tells the story and each class documents its
+lock order and invariants. ``pytest_concurrency.contracts`` proves them;
+downstream projects may use them as drop-ins.
 
-- ``single_flight`` (seed 000): ``SingleFlight``, ``AsyncSingleFlight``,
-  ``BuildOnceCache``, ``FileCache``;
-- ``keyed_store`` (seed 001): ``KeyedStore`` over an async ``Backend``;
-- ``turnstile`` (seed 002a): ``OrderedTurnstile``, ``AsyncOrderedTurnstile``;
-- ``deferred`` (seed 002b): ``DeferredDeleter``;
-- ``run_guard`` (seed 003): ``RunGuard``, ``RunRejected``, ``ActiveRun``,
-  ``fingerprint``;
-- ``worker_pool`` (seed 004): ``WorkerPool``, the ``Worker`` protocol,
-  ``WorkerState``.
+- ``single_flight`` (a vocabulary cache's stampede of cold builds):
+  ``SingleFlight``, ``AsyncSingleFlight``, ``BuildOnceCache``, ``FileCache``;
+- ``keyed_store`` (a config store's per-key locks, dropped while held):
+  ``KeyedStore`` over an async ``Backend``;
+- ``turnstile`` (parallel sync of backlog chunks that split one conversation):
+  ``OrderedTurnstile``, ``AsyncOrderedTurnstile``;
+- ``deferred`` (deferred deletes that each parked a pool thread):
+  ``DeferredDeleter``;
+- ``run_guard`` (duplicate generation runs): ``RunGuard``, ``RunRejected``,
+  ``ActiveRun``, ``fingerprint``;
+- ``worker_pool`` (a per-home pool of warm probe workers): ``WorkerPool``, the
+  ``Worker`` protocol, ``WorkerState``.
 
 Rules every guard follows, so that fake clocks and the interleaving explorer
 reach it:

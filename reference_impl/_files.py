@@ -1,20 +1,21 @@
 """The file-system half of ``FileCache``: names, records, atomic writes, file locks.
 
-Each function fixes one defect of seed 000's disk cache:
+Each function fixes one defect of a vocabulary cache's original disk layer:
 
-- :func:`entry_name` maps a key to a file name *injectively*. The seed turned
-  ``/`` and ``:`` into ``_``, so ``"a/b"`` and ``"a:b"`` shared one file. Here
-  every byte outside ``[a-z0-9_-]`` -- upper-case letters included, so names
-  stay distinct on case-insensitive file systems -- becomes ``%xx`` with
-  lower-case hex. The escaping is reversible, hence injective. Names that would
-  be too long for a file system become ``h_`` plus the key's SHA-256; the two
-  namespaces (``k_`` and ``h_``) cannot meet, and because a hash can in theory
-  collide, the full key is stored in the record and checked on every read.
+- :func:`entry_name` maps a key to a file name *injectively*. The original
+  turned ``/`` and ``:`` into ``_``, so ``"a/b"`` and ``"a:b"`` shared one
+  file. Here every byte outside ``[a-z0-9_-]`` -- upper-case letters included,
+  so names stay distinct on case-insensitive file systems -- becomes ``%xx``
+  with lower-case hex. The escaping is reversible, hence injective. Names that
+  would be too long for a file system become ``h_`` plus the key's SHA-256; the
+  two namespaces (``k_`` and ``h_``) cannot meet, and because a hash can in
+  theory collide, the full key is stored in the record and checked on every
+  read.
 - :func:`write_atomically` writes through a temporary file that is unique per
-  writer (``tempfile.mkstemp`` in the target directory; the seed used one fixed
-  ``.tmp`` name that two writers truncated under each other), fsyncs it,
-  ``os.replace``-s it over the target and fsyncs the directory, so a reader sees
-  the old file or the whole new one, even after a crash.
+  writer (``tempfile.mkstemp`` in the target directory; the original used one
+  fixed ``.tmp`` name that two writers truncated under each other), fsyncs it,
+  ``os.replace``-s it over the target and fsyncs the directory, so a reader
+  sees the old file or the whole new one, even after a crash.
 - :func:`exclusive_file_lock` serialises builders across processes (uvicorn and
   xdist workers share one cache directory) with ``fcntl.flock`` on a per-key
   lock file. The kernel drops the lock when its holder dies, so a crashed

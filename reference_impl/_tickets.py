@@ -1,12 +1,13 @@
 """Install tickets: a slow load may publish its result only if nothing invalidated it.
 
-Seed 001's stale read, in general form: a reader misses the cache, starts a slow
-load, an invalidation (a ``clear``, a hot reload) happens meanwhile, and the
-reader then installs what it loaded *before* the invalidation -- so the cache
-holds stale data after the invalidation returned. The fix used by
-``BuildOnceCache`` and ``KeyedStore``: the loader takes a ticket before it
-loads, invalidation revokes the key's ticket, and the loader installs its result
-only if its own ticket is still the current one (:meth:`InstallTickets.redeem`).
+The config store's stale read (see :mod:`reference_impl.keyed_store`), in
+general form: a reader misses the cache, starts a slow load, an invalidation (a
+``clear``, a hot reload) happens meanwhile, and the reader then installs what
+it loaded *before* the invalidation -- so the cache holds stale data after the
+invalidation returned. The fix used by ``BuildOnceCache`` and ``KeyedStore``:
+the loader takes a ticket before it loads, invalidation revokes the key's
+ticket, and the loader installs its result only if its own ticket is still the
+current one (:meth:`InstallTickets.redeem`).
 
 Tickets exist only while a load is in flight, so the map never grows beyond the
 number of concurrent loads. The class does no locking of its own: callers hold

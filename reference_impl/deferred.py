@@ -1,10 +1,10 @@
-"""Deferred deletion with one janitor thread for any number of items (seed 002b).
+"""Deferred deletion with one janitor thread for any number of items.
 
-Seed 002b: every temporary blob was deleted by parking a pool thread in
-``time.sleep(480)``; at production volume ~90 of 128 storage threads were asleep
-as ad-hoc timers and real work starved. The fix replaced them with a due-time
-min-heap and one lazily started janitor thread. This module is that fix, with
-the failure modes it has to survive spelled out:
+The original deferred deleter removed every temporary blob by parking a pool
+thread in ``time.sleep(480)``; at production volume ~90 of 128 storage threads
+were asleep as ad-hoc timers and real work starved. The fix replaced them with
+a due-time min-heap and one lazily started janitor thread. This module is that
+fix, with the failure modes it has to survive spelled out:
 
 - **Due order and early wake-up.** The heap is ordered by ``(due, seq)`` (the
   sequence number keeps equal due times first-in first-out and never compares

@@ -1,14 +1,14 @@
-"""A per-key locked, cached store for asyncio (seed 001 and its follow-ups).
+"""A per-key locked, cached store for asyncio.
 
-Seed 001's ``ConfigStore`` serialised reads and writes per corpus with an
-``asyncio.Lock`` per key, and its ``clear_cache(key)`` dropped the key's lock so
-that ephemeral keys would not leak locks. Dropping a lock that somebody holds
-splits mutual exclusion: the holder keeps the old lock object, the next caller
-creates a new one, and both run at once -- which is how an older save came to
-overwrite a newer one and a stale read came to be installed over a save. The
-case is easy to miss: right after a holder releases, ``lock.locked()`` is
-False while the woken waiter has not resumed yet, so "drop it if it is not
-locked" is still wrong.
+A config store (``ConfigStore``) serialised reads and writes per corpus with an
+``asyncio.Lock`` per key, and its ``clear_cache(key)`` dropped the key's lock
+so that ephemeral keys would not leak locks. Dropping a lock that somebody
+holds splits mutual exclusion: the holder keeps the old lock object, the next
+caller creates a new one, and both run at once -- which is how an older save
+came to overwrite a newer one and a stale read came to be installed over a
+save. The case is easy to miss: right after a holder releases,
+``lock.locked()`` is False while the woken waiter has not resumed yet, so "drop
+it if it is not locked" is still wrong.
 
 Design choices:
 

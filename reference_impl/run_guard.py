@@ -1,13 +1,14 @@
-"""Run guard: one run at a time, duplicate submissions rejected, stale slots released (seed 003).
+"""Run guard: one run at a time, duplicate submissions rejected, stale slots released.
 
-Seed 003 stopped double submits from running twice (two tabs, a re-POST, a
-stuck stream) with a process-wide single-flight slot, a dedup window keyed by a
-fingerprint of ``(route, payload)``, and a watchdog that frees a slot held
-longer than ``MAX_RUN_SECS`` by a run that crashed without ``end_run``. This
-version keeps that design and fixes what the seed got wrong:
+A generation service's guard stopped double submits from starting two
+generation runs (two tabs, a re-POST, a stuck stream) with a process-wide
+single-flight slot, a dedup window keyed by a fingerprint of
+``(route, payload)``, and a watchdog that frees a slot held longer than
+``MAX_RUN_SECS`` by a run that crashed without ``end_run``. This version keeps that design and
+fixes what the original got wrong:
 
-- **Monotonic time.** The seed used ``time.time()``: setting the system clock
-  back an hour made every dedup entry "recent" for an hour and made the
+- **Monotonic time.** The original used ``time.time()``: setting the system
+  clock back an hour made every dedup entry "recent" for an hour and made the
   watchdog wait an extra hour. Time here comes from an injected ``clock``,
   ``time.monotonic`` by default (looked up at call time).
 - **Per instance, not module globals**, so two guards (or two tests) never

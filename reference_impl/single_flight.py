@@ -1,10 +1,10 @@
-"""Single flight: concurrent callers for one key share one call (seed 000).
+"""Single flight: concurrent callers for one key share one call.
 
-Seed 000: on a cold vocabulary cache, every concurrent request saw the cache
-file missing and re-encoded the whole vocabulary before the first writer's
-rename landed (five duplicate builds per cold start). Its fix -- a per-key lock
-plus a re-check inside the lock -- stops the duplicates but leaves three
-defects that this module removes:
+The cache stampede: on a cold vocabulary cache, every concurrent request saw
+the cache file missing and re-encoded the whole vocabulary before the first
+writer's rename landed (five duplicate builds per cold start). Its fix -- a
+per-key lock plus a re-check inside the lock -- stops the duplicates but leaves
+three defects that this module removes:
 
 - a *failed* build is retried by every queued waiter in turn, one after the
   other; here the waiters that overlapped it receive the builder's exception
@@ -210,7 +210,7 @@ class AsyncSingleFlight:
 
 
 class BuildOnceCache(Generic[K, V]):
-    """Load each key once and keep it; different keys load in parallel (seed 000).
+    """Load each key once and keep it; different keys load in parallel.
 
     ``get(key)`` returns the cached value without locking; on a miss, callers
     that overlap share one ``loader(key)`` call (a :class:`SingleFlight`), whose

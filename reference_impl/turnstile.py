@@ -1,10 +1,11 @@
-"""Ordered turnstile: parallel work, one step serialised in key order (seed 002a).
+"""Ordered turnstile: parallel work, one step serialised in key order.
 
-Seed 002: backlog audio segments were transcribed in parallel and each then
-looked for a nearby conversation to merge into; none had saved one yet, so every
-segment created its own conversation. The fix lets the slow work stay parallel
-and serialises only the lookup/create/merge step in timestamp order with an
-``_OrderedTurnstile``. Its review found the points this module makes explicit:
+An offline-sync pipeline: backlog audio segments were transcribed in parallel
+and each then looked for a nearby conversation to merge into; none had saved
+one yet, so every segment created its own conversation. The fix lets the slow
+work stay parallel and serialises only the lookup/create/merge step in
+timestamp order with an ``_OrderedTurnstile``. Its review found the points this
+module makes explicit:
 
 - a segment that returns early (silence) must still release its turn, or every
   later segment waits forever -- :meth:`OrderedTurnstile.turn` completes on
@@ -13,7 +14,7 @@ and serialises only the lookup/create/merge step in timestamp order with an
 - the wait is fail-open: after ``timeout`` the caller proceeds out of order
   rather than deadlocking, and its later ``complete`` still advances the turn
   past it;
-- the seed's predicate ``lambda: self._advance() or ...`` mutated state inside
+- the original predicate ``lambda: self._advance() or ...`` mutated state inside
   a ``wait_for`` predicate; here the bookkeeping (:class:`_TurnOrder`) is a
   plain object with no side effects hidden in expressions.
 

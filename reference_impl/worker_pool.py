@@ -1,7 +1,7 @@
-"""A keyed pool of warm workers whose claim hands back a worker already held (seed 004).
+"""A keyed pool of warm workers whose claim hands back a worker already held.
 
-Seed 004 replaced one probe worker per home with two, and its review found the
-bugs this module is built to exclude:
+A probe-worker pool went from one warm worker per home to two, and its review
+found the bugs this module is built to exclude:
 
 - **Select-then-release.** The pool picked a worker by acquiring its lock,
   released the lock, and returned the worker; the caller re-acquired it later.

@@ -1,7 +1,7 @@
-"""Contract suites: the seed guards' properties as test classes downstream projects subclass.
+"""Contract suites: the properties of common concurrency guards, as test classes to subclass.
 
 One base test class per guard. Subclass it, override ``make_subject`` to
-return your implementation, and every property in DESIGN.md's table runs as a
+return your implementation, and every property the class defines runs as a
 test -- proven at small sizes by the interleaving explorer's reduction (every
 class of interleavings of the shared-memory and synchronisation accesses, no
 preemption bound), on virtual time where time matters, under a thread leak
@@ -13,14 +13,22 @@ check::
         def make_subject(self, loader):
             return VocabCache(loader)
 
-- :class:`SingleFlightContract` (seed 000): ``make_subject(self)``;
-- :class:`BuildOnceCacheContract` (seed 000): ``make_subject(self, loader)``;
-- :class:`FileCacheContract` (seed 000): ``make_subject(self, directory, build)``;
-- :class:`KeyedStoreContract` (seed 001): ``make_subject(self, backend)``;
-- :class:`OrderedTurnstileContract` (seed 002a): ``make_subject(self, keys, timeout)``;
-- :class:`DeferredDeleterContract` (seed 002b): ``make_subject(self, delete)``;
-- :class:`RunGuardContract` (seed 003): ``make_subject(self, dedup_window, max_run_seconds)``;
-- :class:`WorkerPoolContract` (seed 004): ``make_subject(self, factory, per_key)``;
+- :class:`SingleFlightContract` (concurrent callers of one key share one call, the
+  cure for a cache stampede): ``make_subject(self)``;
+- :class:`BuildOnceCacheContract` (an in-memory cache each key of which is built
+  once): ``make_subject(self, loader)``;
+- :class:`FileCacheContract` (the same on disk, across processes):
+  ``make_subject(self, directory, build)``;
+- :class:`KeyedStoreContract` (an async store with one lock per key):
+  ``make_subject(self, backend)``;
+- :class:`OrderedTurnstileContract` (parallel work whose one step runs in key
+  order): ``make_subject(self, keys, timeout)``;
+- :class:`DeferredDeleterContract` (deletes due later, done by one janitor
+  thread): ``make_subject(self, delete)``;
+- :class:`RunGuardContract` (one run at a time, duplicate submissions rejected):
+  ``make_subject(self, dedup_window, max_run_seconds)``;
+- :class:`WorkerPoolContract` (warm workers per key, each held by one caller):
+  ``make_subject(self, factory, per_key)``;
 - :class:`LinearizabilityContract`: ``make_subject(self)``, operations marked with
   :func:`operation`, optionally ``make_model(self)``.
 

@@ -1,7 +1,7 @@
 """What every contract shares: collection rules, budgets, the leak check, exploring a property.
 
 A contract is a plain pytest test class: one ``test_*`` method per property,
-whose docstring states the property and the seed it comes from. The base class
+whose docstring states the property. The base class
 itself and the per-guard bases are never collected (``__test__ = False``); a
 subclass is collected when its name matches ``python_classes``
 (``__init_subclass__`` gives it a truthy ``__test__`` unless it sets its own),

@@ -1,12 +1,13 @@
-"""``BuildOnceCacheContract``: each key is loaded once and kept; keys load in parallel (seed 000).
+"""``BuildOnceCacheContract``: each key is loaded once and kept; keys load in parallel.
 
-Seed 000's vocabulary cache re-encoded the whole vocabulary once per concurrent
-cold caller. Its fix (a per-key lock and a re-check of the cache inside it)
-still retried a failed build once per queued waiter and kept one lock per key
-forever. These properties pin the complete behaviour: one load per key however
-the callers interleave, a failed load shared by the callers that overlapped it
-and not cached, keys loading in parallel, an invalidation that wins over a load
-in flight, and a registry that shrinks back.
+The original bug: a vocabulary cache whose cold build re-encoded the whole
+vocabulary once per concurrent caller (a cache stampede). Its fix (a per-key
+lock and a re-check of the cache inside it) still retried a failed build once
+per queued waiter and kept one lock per key forever. These properties pin the
+complete behaviour: one load per key however the callers interleave, a failed
+load shared by the callers that overlapped it and not cached, keys loading in
+parallel, an invalidation that wins over a load in flight, and a registry that
+shrinks back.
 
 Every access the loaders make to the scenario's objects (the list of loads,
 the source dict) is a scheduling point of the explorer's memory granularity,
@@ -39,7 +40,7 @@ class BuildOnceCacheLike(Protocol):
 
 
 class BuildOnceCacheContract(Contract):
-    """Properties of a build-once cache (seed 000): ``get(key)`` loads each key once.
+    """Properties of a build-once cache: ``get(key)`` loads each key once.
 
     Override ``make_subject(self, loader)`` to return a new instance of your
     cache calling ``loader(key)`` on a miss. Budgets: ``callers`` (cold
@@ -72,7 +73,7 @@ class BuildOnceCacheContract(Contract):
         return [mine] + [handle.result() for handle in others]
 
     def test_loader_runs_once_per_key(self) -> None:
-        """However cold callers interleave, a key is loaded once and then served (seed 000)."""
+        """However cold callers interleave, a key is loaded once and then served."""
 
         def scenario() -> None:
             loads: list[str] = []
@@ -93,8 +94,7 @@ class BuildOnceCacheContract(Contract):
         self.explore(scenario)
 
     def test_overlapping_callers_share_the_loaders_error(self) -> None:
-        """Callers overlapping a failing load get its error; the failure is not cached
-        (seed 000)."""
+        """Callers overlapping a failing load get its error; the failure is not cached."""
 
         def scenario() -> None:
             loads: list[str] = []
@@ -121,7 +121,7 @@ class BuildOnceCacheContract(Contract):
         self.explore(scenario)
 
     def test_different_keys_load_in_parallel(self) -> None:
-        """A load of one key never waits for the load of another key (seed 000)."""
+        """A load of one key never waits for the load of another key."""
 
         def scenario() -> None:
             started = {"a": threading.Event(), "b": threading.Event()}
@@ -141,8 +141,7 @@ class BuildOnceCacheContract(Contract):
         self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_invalidate_wins_over_a_load_in_flight(self) -> None:
-        """After invalidate(key) returns, get(key) never serves a value loaded before it
-        (seed 000)."""
+        """After invalidate(key) returns, get(key) never serves a value loaded before it."""
 
         def scenario() -> None:
             source = {"key": "old"}
@@ -164,7 +163,7 @@ class BuildOnceCacheContract(Contract):
         self.explore(scenario)
 
     def test_registry_returns_to_baseline(self) -> None:
-        """Once no load runs, the per-key registry is back to its size before (seed 000)."""
+        """Once no load runs, the per-key registry is back to its size before."""
 
         def scenario() -> None:
             def loader(key: str) -> str:

@@ -1,10 +1,10 @@
-"""``DeferredDeleterContract``: one janitor thread deletes every item when due (seed 002b).
+"""``DeferredDeleterContract``: one janitor thread deletes every item when due.
 
-Seed 002b parked one pool thread in ``time.sleep(480)`` per pending delete and
-starved the pool. Its fix -- a due-time heap and one lazily started janitor --
-must also keep due order when an earlier item arrives mid-wait, survive a
-failing delete, and be restarted when something kills it, even while the dying
-thread is still unwinding.
+The original deferred deleter parked one pool thread in ``time.sleep(480)`` per
+pending delete and starved the pool. Its fix -- a due-time heap and one lazily
+started janitor -- must also keep due order when an earlier item arrives
+mid-wait, survive a failing delete, and be restarted when something kills it,
+even while the dying thread is still unwinding.
 
 The properties run on the explorer's virtual time: an eight-minute delay costs
 nothing, and "deleted at +10 s" is checked to the second. One runs on real
@@ -67,7 +67,7 @@ class _Deletions:
 
 
 class DeferredDeleterContract(Contract):
-    """Properties of a deferred deleter (seed 002b): ``schedule(item, delay)`` and ``close()``.
+    """Properties of a deferred deleter: ``schedule(item, delay)`` and ``close()``.
 
     Override ``make_subject(self, delete)`` to return a new deleter that calls
     ``delete(item)`` once each item is due. ``close()`` must stop it and return
@@ -112,7 +112,7 @@ class DeferredDeleterContract(Contract):
         )
 
     def test_one_thread_for_any_number_of_items(self) -> None:
-        """Any number of pending items costs at most one thread (seed 002b)."""
+        """Any number of pending items costs at most one thread."""
 
         def scenario() -> None:
             before = set(threading.enumerate())
@@ -130,8 +130,7 @@ class DeferredDeleterContract(Contract):
         self.explore(scenario)
 
     def test_items_are_deleted_in_due_order_when_due(self) -> None:
-        """Items are deleted in due order, each when due, whatever order they came in
-        (seed 002b)."""
+        """Items are deleted in due order, each when due, whatever order they came in."""
 
         def scenario() -> None:
             deleter, deletions = self._deleter()
@@ -146,7 +145,7 @@ class DeferredDeleterContract(Contract):
         self.explore(scenario)
 
     def test_an_earlier_item_wakes_the_janitor(self) -> None:
-        """An item due before the one the janitor waits for is deleted on time (seed 002b)."""
+        """An item due before the one the janitor waits for is deleted on time."""
 
         def scenario() -> None:
             deleter, deletions = self._deleter()
@@ -160,7 +159,7 @@ class DeferredDeleterContract(Contract):
         self.explore(scenario)
 
     def test_a_failing_delete_does_not_stop_the_janitor(self) -> None:
-        """A delete that raises is logged and skipped by the janitor itself (seed 002b).
+        """A delete that raises is logged and skipped by the janitor itself.
 
         The error never escapes the janitor's thread (an escaped error fails the
         schedule), and later items are still deleted on time.
@@ -180,7 +179,7 @@ class DeferredDeleterContract(Contract):
         """An item scheduled just before the janitor is killed is deleted on time anyway.
 
         No later ``schedule()`` comes to restart the janitor: the dying one must
-        hand its pending items to a successor (issue 5 residual of seed 002b).
+        hand its pending items to a successor.
         """
 
         def scenario() -> None:
@@ -195,7 +194,7 @@ class DeferredDeleterContract(Contract):
         self.explore(scenario, thread_errors="ignore")
 
     def test_a_dead_janitor_is_restarted(self) -> None:
-        """After the janitor is killed, the next schedule() starts a new one (seed 002b review).
+        """After the janitor is killed, the next schedule() starts a new one.
 
         An item scheduled just before the janitor died may wait for that next
         schedule(); the one scheduled after it is deleted on time.
@@ -220,8 +219,7 @@ class DeferredDeleterContract(Contract):
         self.explore(scenario, thread_errors="ignore")
 
     def test_a_janitor_is_replaced_while_it_still_unwinds(self) -> None:
-        """A schedule() made while a killed janitor is still alive, unwinding, starts a new one
-        (seed 002b review).
+        """A schedule() made while a killed janitor is still alive, unwinding, starts a new one.
 
         Real threads: ``threading.excepthook`` runs in the dying thread while
         ``Thread.is_alive()`` is still True, so the contract schedules from there.
@@ -253,8 +251,7 @@ class DeferredDeleterContract(Contract):
         )
 
     def test_each_item_is_deleted_exactly_once(self) -> None:
-        """Each item is deleted exactly once, also when scheduled as the janitor goes idle
-        (seed 002b)."""
+        """Each item is deleted exactly once, also when scheduled as the janitor goes idle."""
 
         def scenario() -> None:
             deleter, deletions = self._deleter()
@@ -271,8 +268,7 @@ class DeferredDeleterContract(Contract):
         self.explore(scenario)
 
     def test_close_returns_the_pending_items_and_stops(self) -> None:
-        """close() returns the items not deleted, deletes nothing later, and leaves no thread
-        (seed 002b)."""
+        """close() returns the items not deleted, deletes nothing later, and leaves no thread."""
 
         def scenario() -> None:
             before = set(threading.enumerate())

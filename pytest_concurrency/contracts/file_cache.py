@@ -1,13 +1,13 @@
-"""``FileCacheContract``: a directory of built values, built once across threads and processes (seed
-000).
+"""``FileCacheContract``: a directory of built values, built once across threads and processes.
 
-Seed 000's disk cache wrote every entry through one fixed ``.tmp`` name that
-concurrent writers truncated under each other, turned ``/`` and ``:`` into
-``_`` so that ``a/b`` and ``a:b`` shared a file, and coordinated only the
-threads of one process although uvicorn and xdist workers share the
-directory. The issue names ``BuildOnceCache`` and ``SingleFlight`` as the
-seed's contracts; this one adds what only a disk cache can get wrong, since
-DESIGN.md's "no torn or shared temp file" is a property of the files.
+The disk layer of a vocabulary cache, as first fixed for its cache stampede,
+wrote every entry through one fixed ``.tmp`` name that concurrent writers
+truncated under each other, turned ``/`` and ``:`` into ``_`` so that ``a/b``
+and ``a:b`` shared a file, and coordinated only the threads of one process
+although uvicorn and xdist workers share the directory.
+``BuildOnceCacheContract`` and ``SingleFlightContract`` cover the in-memory
+side; this one adds what only a disk cache can get wrong, since "no torn or
+shared temporary file" is a property of the files.
 
 How the file system is brought under the explorer, for the duration of an
 exploration (patched process-wide and always restored):
@@ -114,7 +114,7 @@ def _polling_lock(real: Callable[..., Any], fcntl: Any) -> Callable[..., Any]:
 
 
 class FileCacheContract(Contract):
-    """Properties of a file cache (seed 000): ``get(key) -> bytes`` built once, stored atomically.
+    """Properties of a file cache: ``get(key) -> bytes`` built once, stored atomically.
 
     Override ``make_subject(self, directory, build)`` to return a new cache
     storing entries in ``directory`` (a ``pathlib.Path`` that may not exist
@@ -152,7 +152,7 @@ class FileCacheContract(Contract):
 
     def test_distinct_keys_never_share_an_entry(self) -> None:
         """Keys a lossy mapping would merge (a/b, a:b, ...) keep their own entries, inside the
-        directory (seed 000 review)."""
+        directory."""
         with _workspace() as directory:
             builds = _Builds()
             cache = self._cache(directory, builds)
@@ -164,7 +164,7 @@ class FileCacheContract(Contract):
             assert not strays, f"files {strays} were written outside the cache directory"
 
     def test_writers_never_share_a_temporary_file(self) -> None:
-        """Two keys written at once never write through one temporary file (seed 000)."""
+        """Two keys written at once never write through one temporary file."""
 
         def scenario() -> None:
             with _workspace() as directory:
@@ -184,7 +184,7 @@ class FileCacheContract(Contract):
             self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_overlapping_callers_build_once(self) -> None:
-        """Callers of one key in one process share one build (seed 000)."""
+        """Callers of one key in one process share one build."""
 
         def scenario() -> None:
             with _workspace() as directory:
@@ -201,7 +201,7 @@ class FileCacheContract(Contract):
             self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_processes_sharing_the_directory_build_once(self) -> None:
-        """Two processes (two cache objects) on one directory build a key once (seed 000 review)."""
+        """Two processes (two cache objects) on one directory build a key once."""
         if not self.cross_process or os.name != "posix":
             pytest.skip("the cache does not lock across processes with fcntl")
 

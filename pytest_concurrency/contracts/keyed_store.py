@@ -1,6 +1,6 @@
-"""``KeyedStoreContract``: per-key serialised, cached access to an async backend (seed 001).
+"""``KeyedStoreContract``: per-key serialised, cached access to an async backend.
 
-Seed 001's config store kept one ``asyncio.Lock`` per corpus and made
+A config store kept one ``asyncio.Lock`` per corpus and made
 ``clear_cache(key)`` drop the key's lock so ephemeral corpora would not leak
 locks. Dropping a lock somebody holds -- or one just released whose woken
 waiter has not resumed yet -- lets two tasks in at once, and then an older save
@@ -64,7 +64,7 @@ def version(name: str) -> dict[str, str]:
 
 
 class KeyedStoreContract(Contract):
-    """Properties of a keyed store (seed 001): async ``get``/``save``, sync ``clear``.
+    """Properties of a keyed store: async ``get``/``save``, sync ``clear``.
 
     Override ``make_subject(self, backend)`` to return a new store over
     ``backend`` (async ``load(key)`` and ``store(key, value)``). The lock-map
@@ -93,8 +93,7 @@ class KeyedStoreContract(Contract):
         return store, backend
 
     def test_the_newest_save_wins(self) -> None:
-        """Of overlapping saves of one key, the last to start is what the cache and backend keep
-        (seed 001)."""
+        """Of overlapping saves of one key, the last to start is what the cache and backend keep."""
 
         async def scenario() -> None:
             store, backend = self._store()
@@ -115,8 +114,7 @@ class KeyedStoreContract(Contract):
         self.explore(scenario)
 
     def test_get_never_installs_stale_data_over_a_save(self) -> None:
-        """A get that loaded before an overlapping save never overwrites the saved value
-        (seed 001)."""
+        """A get that loaded before an overlapping save never overwrites the saved value."""
 
         async def scenario() -> None:
             store, backend = self._store(docs=version("old"))
@@ -131,7 +129,7 @@ class KeyedStoreContract(Contract):
         self.explore(scenario)
 
     def test_get_never_installs_data_a_clear_declared_stale(self) -> None:
-        """A load in flight across clear(key) does not install what it read before (seed 001)."""
+        """A load in flight across clear(key) does not install what it read before."""
 
         async def scenario() -> None:
             store, backend = self._store(docs=version("old"))
@@ -150,8 +148,7 @@ class KeyedStoreContract(Contract):
         self.explore(scenario)
 
     def test_clear_never_lets_two_holders_in(self) -> None:
-        """clear(key) during saves never lets two tasks into one key's critical section
-        (seed 001)."""
+        """clear(key) during saves never lets two tasks into one key's critical section."""
 
         async def scenario() -> None:
             store, backend = self._store()
@@ -175,7 +172,7 @@ class KeyedStoreContract(Contract):
         self.explore(scenario)
 
     def test_lock_map_returns_to_baseline(self) -> None:
-        """Once no task uses a key (and it was cleared), it holds no lock (seed 001)."""
+        """Once no task uses a key (and it was cleared), it holds no lock."""
 
         async def scenario() -> None:
             store, _ = self._store()
@@ -198,8 +195,7 @@ class KeyedStoreContract(Contract):
         self.explore(scenario)
 
     def test_get_and_save_use_copies(self) -> None:
-        """get returns and save stores copies: callers mutating their objects change nothing
-        (seed 001)."""
+        """get returns and save stores copies: callers mutating their objects change nothing."""
 
         async def scenario() -> None:
             store, backend = self._store()

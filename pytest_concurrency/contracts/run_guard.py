@@ -1,10 +1,10 @@
-"""``RunGuardContract``: one accepted run at a time, duplicates rejected, stale slots freed (seed
-003).
+"""``RunGuardContract``: one accepted run at a time, duplicates rejected, stale slots freed.
 
-Seed 003 guarded a generation endpoint against double submits: one run at a
-time, the same request rejected for a few seconds after it was accepted, and a
-slot held by a crashed run released after a maximum age. Its code read wall
-time, so a clock set back an hour kept rejecting duplicates for an hour.
+A process-wide run guard protected a generation endpoint against double
+submits: one run at a time, the same request rejected for a few seconds after
+it was accepted, and a slot held by a crashed run released after a maximum age.
+Its code read wall time, so a clock set back an hour kept rejecting duplicates
+for an hour.
 
 Rejections are recognised by their ``reason`` attribute (``"in_flight"`` or
 ``"duplicate"``), whatever the exception's class. Time-dependent properties
@@ -63,7 +63,7 @@ class _ManualClock:
 
 
 class RunGuardContract(Contract):
-    """Properties of a run guard (seed 003): ``begin``, ``end`` and ``running``.
+    """Properties of a run guard: ``begin``, ``end`` and ``running``.
 
     Override ``make_subject(self, dedup_window, max_run_seconds)`` to return a
     new guard; ``begin(operation_id, route, payload)`` must raise an exception
@@ -92,8 +92,7 @@ class RunGuardContract(Contract):
         return guard
 
     def test_at_most_one_run_is_accepted(self) -> None:
-        """Of two overlapping submissions exactly one is accepted, the other is in_flight
-        (seed 003)."""
+        """Of two overlapping submissions exactly one is accepted, the other is in_flight."""
 
         def scenario() -> None:
             guard = self._guard()
@@ -108,8 +107,7 @@ class RunGuardContract(Contract):
         self.explore(scenario)
 
     def test_duplicates_inside_the_window_are_rejected(self) -> None:
-        """The same request again within dedup_window is rejected as duplicate, after it accepted
-        (seed 003)."""
+        """The same request again within dedup_window of its acceptance is rejected as duplicate."""
 
         def scenario() -> None:
             guard = self._guard()
@@ -131,7 +129,7 @@ class RunGuardContract(Contract):
         self.explore(scenario)
 
     def test_equal_payloads_are_duplicates_in_any_key_order(self) -> None:
-        """Payloads equal as dicts are duplicates whatever their key order (seed 003 review)."""
+        """Payloads equal as dicts are duplicates whatever their key order."""
 
         def scenario() -> None:
             guard = self._guard()
@@ -147,7 +145,7 @@ class RunGuardContract(Contract):
         self.explore(scenario)
 
     def test_a_stale_slot_is_released_after_max_age(self) -> None:
-        """A slot held longer than max_run_seconds (a crashed run) stops blocking (seed 003)."""
+        """A slot held longer than max_run_seconds (a crashed run) stops blocking."""
 
         def scenario() -> None:
             guard = self._guard()
@@ -165,7 +163,7 @@ class RunGuardContract(Contract):
         self.explore(scenario)
 
     def test_end_is_idempotent_and_owner_checked(self) -> None:
-        """end() releases only its own run and may be called twice (seed 003)."""
+        """end() releases only its own run and may be called twice."""
 
         def scenario() -> None:
             guard = self._guard()
@@ -187,7 +185,7 @@ class RunGuardContract(Contract):
         self.explore(scenario)
 
     def test_running_releases_on_every_exit_path(self) -> None:
-        """running(...) releases the slot when its body returns and when it raises (seed 003)."""
+        """running(...) releases the slot when its body returns and when it raises."""
 
         def scenario() -> None:
             guard = self._guard()
@@ -211,8 +209,7 @@ class RunGuardContract(Contract):
         self.explore(scenario)
 
     def test_time_is_monotonic_not_wall_clock(self) -> None:
-        """Windows and ages follow time.monotonic: wall-clock jumps change nothing
-        (seed 003 review)."""
+        """Windows and ages follow time.monotonic: wall-clock jumps change nothing."""
         monotonic = _ManualClock(1000.0)
         wall = _ManualClock(1_767_225_600.0)
         seen: list[str] = []

@@ -3,7 +3,7 @@
 ``run_contract(TestMyCache)`` instantiates the class once per property (as
 pytest does), runs the method inside :meth:`~Contract.property_scope` (the
 leak check the autouse fixture applies under pytest) and records what
-happened. The demo uses it to show seeds' bugs caught; the plugin's own suite
+happened. The demo uses it to show real fixes' original bugs caught; the plugin's own suite
 uses it to run every contract against every mutant.
 """
 

@@ -1,9 +1,9 @@
-"""``SingleFlightContract``: concurrent callers for one key share one call (seed 000).
+"""``SingleFlightContract``: concurrent callers for one key share one call.
 
-Seed 000: on a cold cache every concurrent caller ran the expensive build. A
-single flight lets the callers that overlap one call for a key share it -- its
-result or its exception -- while different keys run in parallel, and keeps no
-registry entry once the call is over.
+A cache stampede: on a cold cache every concurrent caller ran the expensive
+build. A single flight lets the callers that overlap one call for a key share
+it -- its result or its exception -- while different keys run in parallel, and
+keeps no registry entry once the call is over.
 
 How overlap is made certain: the shared callable sleeps one second of the
 explorer's *virtual* time. Virtual time only moves when every thread is
@@ -44,7 +44,7 @@ def registry_size_of(subject: object) -> int | None:
 
 
 class SingleFlightContract(Contract):
-    """Properties of a single flight (seed 000): ``do(key, fn)`` shares overlapping calls.
+    """Properties of a single flight: ``do(key, fn)`` shares overlapping calls.
 
     Override ``make_subject(self)`` to return a new instance of your
     implementation. Budgets: ``callers`` (callers per key, default 2), plus the
@@ -80,8 +80,7 @@ class SingleFlightContract(Contract):
         return [mine] + [handle.result() for handle in others]
 
     def test_overlapping_callers_share_one_call(self) -> None:
-        """Callers that overlap for one key share one call of fn and all get its result
-        (seed 000)."""
+        """Callers that overlap for one key share one call of fn and all get its result."""
 
         def scenario() -> None:
             flight: SingleFlightLike = self.subject()
@@ -104,7 +103,7 @@ class SingleFlightContract(Contract):
         self.explore(scenario)
 
     def test_overlapping_callers_share_the_error(self) -> None:
-        """Callers that overlap a failing call get its exception; fn is not retried (seed 000)."""
+        """Callers that overlap a failing call get its exception; fn is not retried."""
 
         def scenario() -> None:
             flight: SingleFlightLike = self.subject()
@@ -128,7 +127,7 @@ class SingleFlightContract(Contract):
         self.explore(scenario)
 
     def test_a_later_call_runs_again(self) -> None:
-        """A call that starts after the previous one ended runs fn again: no caching (seed 000)."""
+        """A call that starts after the previous one ended runs fn again: no caching."""
 
         def scenario() -> None:
             flight: SingleFlightLike = self.subject()
@@ -152,7 +151,7 @@ class SingleFlightContract(Contract):
         self.explore(scenario)
 
     def test_different_keys_run_in_parallel(self) -> None:
-        """A call for one key never waits for a call for another key (seed 000)."""
+        """A call for one key never waits for a call for another key."""
 
         def scenario() -> None:
             flight: SingleFlightLike = self.subject()
@@ -175,7 +174,7 @@ class SingleFlightContract(Contract):
         self.explore(scenario)
 
     def test_registry_returns_to_baseline(self) -> None:
-        """Once no call is in flight the per-key registry is back to its size before (seed 000)."""
+        """Once no call is in flight the per-key registry is back to its size before."""
 
         def scenario() -> None:
             flight: SingleFlightLike = self.subject()

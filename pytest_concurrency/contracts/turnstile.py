@@ -1,11 +1,11 @@
-"""``OrderedTurnstileContract``: parallel work, one step serialised in key order (seed 002a).
+"""``OrderedTurnstileContract``: parallel work, one step serialised in key order.
 
-Seed 002a: backlog audio segments were processed in parallel and each created
-its own conversation; the fix serialises the lookup-create-merge step in
-timestamp order with a turnstile. Its review asked for the rest: an early
-return (a silent segment) and an exception must release the turn, the wait
-must fail open after a timeout instead of deadlocking, and a late completion
-must still pass the turn on.
+The original bug: in an offline-sync pipeline, backlog audio segments were
+processed in parallel and each created its own conversation; the fix serialises
+the lookup-create-merge step in timestamp order with a turnstile. Its review
+asked for the rest: an early return (a silent segment) and an exception must
+release the turn, the wait must fail open after a timeout instead of
+deadlocking, and a late completion must still pass the turn on.
 
 Timeouts run on the explorer's virtual time: a 30-second fail-open costs
 nothing, and "returned after exactly 5 s" is checked exactly.
@@ -38,7 +38,7 @@ class OrderedTurnstileLike(Protocol):
 
 
 class OrderedTurnstileContract(Contract):
-    """Properties of an ordered turnstile (seed 002a): one step at a time, in key order.
+    """Properties of an ordered turnstile: one step at a time, in key order.
 
     Override ``make_subject(self, keys, timeout)`` to return a new turnstile
     over ``keys`` whose ``wait_turn`` gives up after ``timeout`` seconds by
@@ -66,8 +66,7 @@ class OrderedTurnstileContract(Contract):
         return subject
 
     def test_steps_run_in_key_order(self) -> None:
-        """Each key's step runs after every earlier key's, whatever order they arrive in
-        (seed 002a)."""
+        """Each key's step runs after every earlier key's, whatever order they arrive in."""
 
         def scenario() -> None:
             turnstile = self._turnstile()
@@ -90,7 +89,7 @@ class OrderedTurnstileContract(Contract):
         self.explore(scenario)
 
     def test_an_exception_releases_the_turn(self) -> None:
-        """A step that raises inside turn(key) still passes the turn on (seed 002a review)."""
+        """A step that raises inside turn(key) still passes the turn on."""
 
         def scenario() -> None:
             turnstile = self._turnstile()
@@ -117,7 +116,7 @@ class OrderedTurnstileContract(Contract):
         self.explore(scenario)
 
     def test_a_key_that_never_waits_can_complete_early(self) -> None:
-        """complete(key) without wait_turn, even before its turn, releases it (seed 002a review)."""
+        """complete(key) without wait_turn, even before its turn, releases it."""
 
         def scenario() -> None:
             turnstile = self._turnstile()
@@ -142,8 +141,7 @@ class OrderedTurnstileContract(Contract):
         self.explore(scenario)
 
     def test_waiting_fails_open_after_the_timeout(self) -> None:
-        """If an earlier key never completes, wait_turn returns False after its timeout
-        (seed 002a)."""
+        """If an earlier key never completes, wait_turn returns False after its timeout."""
 
         def scenario() -> None:
             turnstile = self._turnstile()  # "a" crashed: it never waits nor completes
@@ -169,7 +167,7 @@ class OrderedTurnstileContract(Contract):
         self.explore(scenario)
 
     def test_a_late_completion_still_passes_the_turn(self) -> None:
-        """A key that timed out and completes later still lets the next keys through (seed 002a)."""
+        """A key that timed out and completes later still lets the next keys through."""
 
         def scenario() -> None:
             turnstile = self._turnstile()
@@ -198,7 +196,7 @@ class OrderedTurnstileContract(Contract):
         self.explore(scenario)
 
     def test_complete_is_idempotent(self) -> None:
-        """Completing a key twice does not complete the next one (seed 002a)."""
+        """Completing a key twice does not complete the next one."""
 
         def scenario() -> None:
             turnstile = self._turnstile()

@@ -1,6 +1,6 @@
-"""``WorkerPoolContract``: warm workers per key, each held by one caller at a time (seed 004).
+"""``WorkerPoolContract``: warm workers per key, each held by one caller at a time.
 
-Seed 004 kept two warm probe workers per home. Its pool picked a worker by
+A probe-worker pool kept two warm workers per home and picked a worker by
 acquiring and releasing its lock, so two callers could pick the same one;
 invalidation popped workers between a caller's lookup and its claim; and
 "closed" and "never started" were both ``proc is None``, so cleanup either
@@ -99,8 +99,7 @@ class WorkerPoolLike(Protocol):
 
 
 class WorkerPoolContract(Contract):
-    """Properties of a keyed worker pool (seed 004): ``claim``, ``release``, ``invalidate``,
-    ``cleanup``.
+    """Properties of a keyed worker pool: ``claim``, ``release``, ``invalidate``, ``cleanup``.
 
     Override ``make_subject(self, factory, per_key)`` to return a new pool
     keeping ``per_key`` workers per key made by ``factory(key)``; ``claim(key)``
@@ -161,8 +160,7 @@ class WorkerPoolContract(Contract):
         pool.release(worker)
 
     def test_no_worker_is_claimed_twice(self) -> None:
-        """A worker is held by at most one caller, and a key never has more than per_key
-        (seed 004)."""
+        """A worker is held by at most one caller, and a key never has more than per_key."""
 
         def scenario() -> None:
             pool, factory = self._pool()
@@ -190,7 +188,7 @@ class WorkerPoolContract(Contract):
 
     def test_a_claim_never_returns_a_removed_worker(self) -> None:
         """A claim racing invalidate() never gets a removed worker; removed ones are closed once,
-        never under their user (seed 004)."""
+        never under their user."""
 
         def scenario() -> None:
             pool, factory = self._pool()
@@ -227,8 +225,7 @@ class WorkerPoolContract(Contract):
         self.explore(scenario, bounded=True)  # too many classes for the reduction today
 
     def test_closed_workers_are_reaped_and_unstarted_ones_kept(self) -> None:
-        """cleanup() reaps closed and dead workers and keeps never-started ones
-        (seed 004 review)."""
+        """cleanup() reaps closed and dead workers and keeps never-started ones."""
 
         def scenario() -> None:
             pool, _ = self._pool(per_key=3)
@@ -259,8 +256,7 @@ class WorkerPoolContract(Contract):
         self.explore(scenario)
 
     def test_idle_running_workers_are_reaped(self) -> None:
-        """cleanup(idle_seconds) reaps running workers idle that long and keeps recent ones
-        (seed 004)."""
+        """cleanup(idle_seconds) reaps running workers idle that long and keeps recent ones."""
 
         def scenario() -> None:
             pool, _ = self._pool()
@@ -281,7 +277,7 @@ class WorkerPoolContract(Contract):
         self.explore(scenario)
 
     def test_invalidating_one_key_leaves_the_others_alone(self) -> None:
-        """invalidate(key) closes that key's workers only (seed 004 review)."""
+        """invalidate(key) closes that key's workers only."""
 
         def scenario() -> None:
             pool, factory = self._pool()

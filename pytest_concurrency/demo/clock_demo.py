@@ -1,6 +1,6 @@
-"""Demo: seed 002's waits, run on virtual time.
+"""Demo: a deferred deleter's waits, run on virtual time.
 
-Seed 002's deleter parked a pool thread in ``time.sleep(480)`` per pending
+A deferred deleter parked a pool thread in ``time.sleep(480)`` per pending
 delete; its fix keeps one janitor thread on a due-time heap, waiting with
 ``Condition.wait(timeout)``. Testing either for real means waiting minutes.
 Under :class:`~pytest_concurrency.FakeClock` the waits run on virtual time:
@@ -34,7 +34,7 @@ def _sleeping_janitor() -> Outcome:
     started = _realtime.perf_counter()
     with FakeClock(datetime=False) as clock:
 
-        def janitor() -> None:  # seed 002 before the fix: one parked thread per delete
+        def janitor() -> None:  # the deleter before the fix: one parked thread per delete
             time.sleep(480)
             deleted.append("sync/chunk-0001.wav")
 
@@ -62,7 +62,7 @@ def _condition_notified_early() -> Outcome:
     with FakeClock(datetime=False) as clock:
         cond = threading.Condition()
 
-        def janitor() -> None:  # seed 002's fix waits for the next due item
+        def janitor() -> None:  # the fixed janitor waits for the next due item
             with cond:
                 results.append(cond.wait(30))
 

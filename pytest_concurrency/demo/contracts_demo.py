@@ -1,9 +1,9 @@
-"""Demo section: each seed's original bug caught by its contract; each reference guard passing.
+"""Demo section: each guard's original bug caught by its contract; each reference guard passing.
 
-For every seed, a buggy guard -- the reference guard with the seed's original
-bug put back -- is run against its contract's property for that bug, and the
-failing interleaving's trace and replay token are shown; then the reference
-guard runs against its whole contract. Both go through
+For every guard, a buggy one -- the reference guard with the original bug put
+back -- is run against its contract's property for that bug, and the failing
+interleaving's trace and replay token are shown; then the reference guard runs
+against its whole contract. Both go through
 :func:`~pytest_concurrency.contracts.run_contract`, which calls the very
 methods pytest runs. The plugin's own suite (tests/contracts) reuses the buggy
 guards and the reference-bound contract classes defined here.
@@ -57,7 +57,7 @@ W = TypeVar("W", bound=Worker)
 
 
 class NoRecheckCache(Generic[K, V]):
-    """Seed 000: a per-key lock registry, but no second look at the cache inside the lock.
+    """The cache-stampede fix without its re-check: a per-key lock, no second look inside it.
 
     A caller that queued on the lock while the first one loaded loads again.
     """
@@ -85,8 +85,8 @@ class NoRecheckCache(Generic[K, V]):
         self._values.pop(key, None)
 
 
-class SeedConfigStore(Generic[K, V]):
-    """Seed 001: one asyncio.Lock per key; clear(key) drops the key's cache entry *and* lock.
+class ClearDropsHeldLock(Generic[K, V]):
+    """The original config store: one asyncio.Lock per key; clear(key) drops entry *and* lock.
 
     Dropping a lock that a task holds lets the next caller create a new one and
     run beside the holder.
@@ -125,7 +125,7 @@ class SeedConfigStore(Generic[K, V]):
 
 
 class NoTurnstile:
-    """Seed 002a: no turnstile at all; parallel segments run their merge step as they finish."""
+    """No turnstile at all: parallel segments run their merge step as they finish."""
 
     def __init__(self, keys: Iterable[Hashable], timeout: float = 600.0) -> None:
         self.keys = list(keys)
@@ -142,7 +142,7 @@ class NoTurnstile:
 
 
 class OneThreadPerItem(Generic[V]):
-    """Seed 002b: each pending delete parks its own thread in ``time.sleep(delay)``."""
+    """The original deferred deleter: each pending delete sleeps in a thread of its own."""
 
     def __init__(self, delete: Callable[[V], object]) -> None:
         self._delete = delete
@@ -159,7 +159,7 @@ class OneThreadPerItem(Generic[V]):
 
 
 class CheckOutsideTheLock(RunGuard):
-    """Seed 003: the slot is checked, the lock let go, then the slot taken: two runs get in."""
+    """A run guard whose slot is checked, the lock let go, then the slot taken: two runs get in."""
 
     def begin(self, operation_id: str, route: str, payload: object) -> ActiveRun:
         fp = fingerprint(route, payload)
@@ -178,7 +178,7 @@ class CheckOutsideTheLock(RunGuard):
 
 
 class SelectThenRelease(WorkerPool[K, W]):
-    """Seed 004: pick an idle worker under the lock, let go, then take it: two callers share it."""
+    """A pool that picks an idle worker under the lock, lets go, then takes it: two may share it."""
 
     def claim(self, key: K) -> W | None:
         with self._cond:
@@ -192,7 +192,7 @@ class SelectThenRelease(WorkerPool[K, W]):
 
 
 #: the guards under test here, traced wherever they are installed (the contracts' own
-#: scenarios are traced too): the reference ones and this module's seeded bugs
+#: scenarios are traced too): the reference ones and this module's buggy ones
 TRACED = ["reference_impl", __name__]
 
 
@@ -270,10 +270,10 @@ class ReferenceWorkerPool(WorkerPoolContract):
 
 
 @dataclass(frozen=True)
-class SeedCase:
-    """One seed: its original bug, the property that catches it, and the reference's contract."""
+class GuardCase:
+    """One guard: its original bug, the property that catches it, and the reference's contract."""
 
-    seed: str
+    guard: str
     bug: str
     buggy: Callable[..., Any]
     reference: type[Contract]
@@ -283,43 +283,43 @@ class SeedCase:
         return self.reference.for_subject(self.buggy)
 
 
-SEEDS = (
-    SeedCase(
+CASES = (
+    GuardCase(
         "a vocabulary cache",
         "per-key lock without the re-check inside it",
         NoRecheckCache,
         ReferenceBuildOnceCache,
         "test_loader_runs_once_per_key",
     ),
-    SeedCase(
+    GuardCase(
         "a per-key config store",
         "clear() drops a lock that a task holds",
-        SeedConfigStore,
+        ClearDropsHeldLock,
         ReferenceKeyedStore,
         "test_clear_never_lets_two_holders_in",
     ),
-    SeedCase(
+    GuardCase(
         "an ordered turnstile",
         "no turnstile: segments merge as they finish",
         NoTurnstile,
         ReferenceOrderedTurnstile,
         "test_steps_run_in_key_order",
     ),
-    SeedCase(
+    GuardCase(
         "a deferred-deletion janitor",
         "one sleeping thread per pending delete",
         OneThreadPerItem,
         ReferenceDeferredDeleter,
         "test_one_thread_for_any_number_of_items",
     ),
-    SeedCase(
+    GuardCase(
         "a run guard",
         "run slot checked outside its lock",
         CheckOutsideTheLock,
         ReferenceRunGuard,
         "test_at_most_one_run_is_accepted",
     ),
-    SeedCase(
+    GuardCase(
         "a keyed worker pool",
         "select-then-release worker claim",
         SelectThenRelease,
@@ -332,7 +332,7 @@ SEEDS = (
 TRACE_LINES = 30
 
 
-def _caught(case: SeedCase) -> Outcome:
+def _caught(case: GuardCase) -> Outcome:
     report = run_contract(case.buggy_contract(), properties=[case.caught_by])
     (result,) = report.results
     failure = result.exception
@@ -345,7 +345,7 @@ def _caught(case: SeedCase) -> Outcome:
             [detail, failure.trace.format(limit=TRACE_LINES), f"replay token: {failure.token}"]
         )
     return Outcome(
-        name=f"{case.seed}: {case.bug}",
+        name=f"{case.guard}: {case.bug}",
         expected="caught by its contract",
         observed=observed,
         ok=caught and isinstance(failure, InterleavingFailure),
@@ -354,12 +354,12 @@ def _caught(case: SeedCase) -> Outcome:
     )
 
 
-def _holds(contract: type[Contract], seed: str) -> Outcome:
+def _holds(contract: type[Contract], guard: str) -> Outcome:
     started = _realtime.perf_counter()
     report = run_contract(contract)
     held = len(report.named("passed"))
     return Outcome(
-        name=f"{seed}: {contract.__name__}",
+        name=f"{guard}: {contract.__name__}",
         expected="every property holds",
         observed=f"{held}/{len(report.results)} hold, {report.schedules} schedules explored",
         ok=report.ok,
@@ -373,8 +373,8 @@ TITLE = "Guards from real fixes and their contracts"
 
 def run() -> list[Outcome]:
     outcomes: list[Outcome] = []
-    for case in SEEDS:
+    for case in CASES:
         outcomes.append(_caught(case))
-        outcomes.append(_holds(case.reference, case.seed))
+        outcomes.append(_holds(case.reference, case.guard))
     outcomes.append(_holds(ReferenceSingleFlight, "a vocabulary cache"))
     return outcomes

@@ -1,4 +1,4 @@
-"""Demo: seed 000's vocabulary-cache stampede, made certain with gates.
+"""Demo: a vocabulary-cache stampede, made certain with gates.
 
 Four request threads ask a cold cache for the same vocabulary. Two gates turn
 "they probably overlap" into "they do": ``after_miss`` holds every thread just
@@ -8,7 +8,7 @@ the count of ``encode`` calls says how many builds the cache let through:
 
 - no lock: all four build (the bug);
 - a per-key lock without a second look: still four, one after another;
-- a per-key lock with a re-check inside it (seed 000's fix): exactly one.
+- a per-key lock with a re-check inside it (the fix): exactly one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ Vectors = list[list[float]]
 
 
 class NaiveVocabCache:
-    """Seed 000 before the fix: check, build, store; nothing stops a second builder."""
+    """The cache before the fix: check, build, store; nothing stops a second builder."""
 
     def __init__(self, encoder: GatedEncoder, after_miss: Callable[[], object]) -> None:
         self._encoder = encoder
@@ -69,7 +69,7 @@ class LockedVocabCache(NaiveVocabCache):
 
 
 class SingleFlightVocabCache(LockedVocabCache):
-    """Seed 000's fix: per-key lock, and a second look at the cache once inside it."""
+    """The fix: a per-key lock, and a second look at the cache once inside it."""
 
     def _build(self, key: str) -> Vectors:
         with self._lock_for(key):
@@ -133,7 +133,7 @@ def _stampede(
 
 
 def run() -> list[Outcome]:
-    """The three caches of seed 000 under the same deterministic four-caller stampede."""
+    """The three caches under the same deterministic four-caller stampede."""
     return [
         _stampede(NaiveVocabCache, _CALLERS, _CALLERS, "cold cache, no lock (the bug)"),
         _stampede(LockedVocabCache, 1, _CALLERS, "per-key lock, no re-check"),

@@ -47,7 +47,7 @@ def start_stop_join(stop: threading.Event) -> threading.Thread:
 
 
 class LockStore:
-    """Seed 001's store, reduced to its lock map: one ``asyncio.Lock`` per key.
+    """A config store reduced to its lock map: one ``asyncio.Lock`` per key.
 
     With ``drop_unused_locks=False`` (the bug) every distinct key -- one per
     request id -- adds a lock that nothing ever removes. The fix counts the

@@ -1,7 +1,7 @@
 """Gated fakes: test doubles whose callers wait until the test lets them through.
 
 - :class:`GatedFake`: a ``Mock``-like callable (and awaitable via ``acall``).
-- :class:`GatedEncoder`: a deterministic text encoder (seed 000's fake model).
+- :class:`GatedEncoder`: a deterministic text encoder (a fake embedding model).
 - :class:`Gate`: the one gate both use; usable on its own to gate any code.
 - :class:`FakeTracker`: the teardown check behind the ``gated_fake`` and
   ``gated_encoder`` fixtures.

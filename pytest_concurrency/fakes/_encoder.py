@@ -1,10 +1,11 @@
-"""GatedEncoder: the fake embedding model of seed 000, behind a gate.
+"""GatedEncoder: a fake embedding model, behind a gate.
 
-Seed 000 is a vocabulary cache whose cold build ran once per concurrent caller:
-four requests found the cache file missing and each re-encoded the whole
-vocabulary. The regression test needs an encoder that (a) counts ``encode``
-calls, (b) can hold every caller inside ``encode`` until the stampede has
-certainly formed, and (c) returns vectors a test can predict. This is it.
+It comes from a cache stampede: the cold build of a vocabulary cache ran once
+per concurrent caller -- four requests found the cache file missing and each
+re-encoded the whole vocabulary. The regression test needs an encoder that (a)
+counts ``encode`` calls, (b) can hold every caller inside ``encode`` until the
+stampede has certainly formed, and (c) returns vectors a test can predict. This
+is it.
 
 Vectors come from SHAKE-256 of the text, never ``hash()``: the same text gives
 the same vector in every process, under every ``PYTHONHASHSEED``, on every

@@ -1,8 +1,8 @@
 """Registries that must not grow: a lock map, a cache, a listener list.
 
 Some leaks are not resources the operating system can count but entries in a
-map that nobody removes -- seed 001's per-key lock store grew by one lock per
-corpus id, forever. :meth:`RegistryWatcher.watch` takes the size of such a
+map that nobody removes -- a config store's per-key lock map grew by one lock
+per corpus id, forever. :meth:`RegistryWatcher.watch` takes the size of such a
 registry now; :meth:`RegistryWatcher.check` compares it later, and any growth
 beyond ``max_growth`` is a leak that names the registry, its sizes and the
 growth.

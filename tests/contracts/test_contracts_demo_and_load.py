@@ -19,9 +19,9 @@ def test_both_sections_are_registered() -> None:
     assert load_bench.TITLE == "Guards under load"
 
 
-@pytest.mark.parametrize("case", contracts_demo.SEEDS, ids=lambda case: case.seed)
-def test_each_seeds_original_bug_is_caught_with_its_trace_and_token(
-    case: contracts_demo.SeedCase,
+@pytest.mark.parametrize("case", contracts_demo.CASES, ids=lambda case: case.guard)
+def test_each_guards_original_bug_is_caught_with_its_trace_and_token(
+    case: contracts_demo.GuardCase,
 ) -> None:
     outcome = contracts_demo._caught(case)
     assert outcome.ok, outcome
@@ -38,8 +38,8 @@ def test_a_reference_passing_its_contract_reports_what_it_explored() -> None:
 
 
 def test_a_contract_that_does_not_hold_is_an_unexpected_demo_outcome() -> None:
-    case = contracts_demo.SEEDS[4]  # seed 003: its buggy guard against the whole contract
-    outcome = contracts_demo._holds(case.buggy_contract(), case.seed)
+    case = contracts_demo.CASES[4]  # the run guard: its buggy version against the whole contract
+    outcome = contracts_demo._holds(case.buggy_contract(), case.guard)
     assert not outcome.ok
     assert "FAILED  test_at_most_one_run_is_accepted" in outcome.detail
 

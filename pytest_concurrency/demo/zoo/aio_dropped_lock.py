@@ -1,4 +1,4 @@
-"""Seed 001's clear drops a held lock: the next caller makes a new one, and two hold "it".
+"""A config store's clear drops a held lock: the next caller makes a new one, and two hold "it".
 
 ``clear(key)`` also dropped the key's lock so that short-lived keys would not
 leak locks. A save holding the old lock keeps it; the next save finds no lock,

@@ -1,4 +1,4 @@
-"""Seed 001's stale read: a cache miss served outside the key's lock installs old data.
+"""A config store's stale read: a cache miss served outside the key's lock installs old data.
 
 ``get`` misses the cache, awaits the backend, and installs what it read -- but
 a ``save`` of a newer value may complete while the load is in flight, and the

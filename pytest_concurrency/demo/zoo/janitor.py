@@ -1,4 +1,4 @@
-"""Seed 002b: a deferred deleter whose janitor keeps waiting on an old deadline.
+"""A deferred deleter whose janitor keeps waiting on an old deadline.
 
 One lazily started janitor thread deletes items when they are due (a min-heap).
 The buggy janitor peeks at the earliest item and then sleeps until *that* item

@@ -1,4 +1,4 @@
-"""Seed 003: a one-run-at-a-time slot checked outside its (module-level) lock.
+"""A run guard: a one-run-at-a-time slot checked outside its (module-level) lock.
 
 The buggy ``begin_run`` looks at the slot before taking the lock, so two
 submissions can both see it free and both start. The fixed one checks inside

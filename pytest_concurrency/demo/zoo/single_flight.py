@@ -1,4 +1,4 @@
-"""Seed 000: a per-key single-flight cache, with and without the re-check inside the lock.
+"""A cache stampede: a per-key single-flight cache, with and without the re-check inside the lock.
 
 Three cold callers of ``get(key)`` on three threads: the buggy cache checks the
 cache, takes the key's lock and loads without looking again, so a caller that

@@ -1,4 +1,4 @@
-"""Seed 002a: an ordered turnstile whose early return skips the release of the turn.
+"""An ordered turnstile whose early return skips the release of the turn.
 
 Segments are processed in parallel but take turns, in key order, for one
 serialized step. A silent segment returns early; in the buggy version that

@@ -1,4 +1,4 @@
-"""Seed 004: a warm-worker pool whose selector releases the worker lock before returning it.
+"""A warm-worker pool whose selector releases the worker lock before returning it.
 
 The buggy selector finds an idle worker by acquiring its lock without
 blocking, *releases* it, and returns the worker; the caller then tries to claim

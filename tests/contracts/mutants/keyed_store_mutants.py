@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TypeVar
 
-from pytest_concurrency.demo.contracts_demo import SeedConfigStore
+from pytest_concurrency.demo.contracts_demo import ClearDropsHeldLock
 from reference_impl import KeyedStore
 from reference_impl.keyed_store import _MISSING
 
@@ -15,7 +15,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class ClearDropsReleasedLock(SeedConfigStore[K, V]):
+class ClearDropsReleasedLock(ClearDropsHeldLock[K, V]):
     """clear() drops a key's lock only if it is not locked -- but a woken waiter has not resumed
     yet."""
 
@@ -29,7 +29,7 @@ class ClearDropsReleasedLock(SeedConfigStore[K, V]):
             del self._locks[key]
 
 
-class LockMapGrows(SeedConfigStore[K, V]):
+class LockMapGrows(ClearDropsHeldLock[K, V]):
     """Seed 001 before its clear fix: clear() drops the cache entry, never the lock."""
 
     def clear(self, key: K | None = None) -> None:
@@ -72,7 +72,7 @@ class StaleInstallAfterClear(KeyedStore[K, V]):
 
 MUTANTS = (
     mutant(
-        SeedConfigStore,
+        ClearDropsHeldLock,
         "seed 001 original",
         "clear() drops a lock that a task holds: two holders",
         "test_get_never_installs_data_a_clear_declared_stale",
