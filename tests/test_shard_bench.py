@@ -17,7 +17,7 @@ def test_the_section_is_registered() -> None:
 
 
 def test_a_small_split_is_timed_and_its_counts_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shard_bench, "_TEST", shard_bench._TEST.replace("3, 6", "2, 1"))
+    monkeypatch.setattr(shard_bench, "_TEST", shard_bench._TEST.replace("3, 8", "2, 1"))
     speed, unsplit, counts = shard_bench.run(1)
     assert speed.unit == "s" and speed.baseline is not None and speed.median > 0
     assert unsplit.median == speed.baseline

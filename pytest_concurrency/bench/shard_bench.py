@@ -39,7 +39,7 @@ import threading
 
 import pytest
 
-THREADS, SECTIONS = 3, 6
+THREADS, SECTIONS = 3, 8
 
 
 @pytest.mark.interleavings(strategy="dfs", runs=None, preemption_bound=2)
