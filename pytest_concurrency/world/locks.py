@@ -60,6 +60,9 @@ class _OwnedLock(AcquireReleaseContext, Primitive):
         return self._owner is me
 
     def _release_save(self, me: ThreadRecord) -> int:
+        # a wait releases the lock: what the waiter did before it happens before the next
+        # owner's acquire, as with release()
+        self._sched.access(self, RELEASE)
         self._owner = None
         return 1
 
@@ -130,6 +133,7 @@ class RLock(_OwnedLock):
             self._owner = None
 
     def _release_save(self, me: ThreadRecord) -> int:
+        self._sched.access(self, RELEASE)  # as in Lock._release_save
         count = self._count
         self._owner = None
         self._count = 0

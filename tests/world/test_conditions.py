@@ -211,3 +211,58 @@ def test_primitives_are_controlled_only_inside_a_run() -> None:
         "pytest_concurrency.world.conditions",
     }
     assert type(threading.Lock()).__module__ == "_thread"
+
+
+@pytest.mark.parametrize("lock", ["Lock", "RLock"])
+def test_a_condition_wait_loop_is_no_data_race(lock: str) -> None:
+    """The lock a wait gives up orders the waiter's reads before the next owner's writes:
+    the textbook loop is proven with races="error", not warned about."""
+
+    def scenario() -> None:
+        cond = threading.Condition(getattr(threading, lock)())  # the run's own lock
+        box = {"ready": False}
+
+        def waiter() -> None:
+            with cond:
+                while not box["ready"]:
+                    cond.wait()
+
+        def setter() -> None:
+            with cond:
+                box["ready"] = True
+                cond.notify_all()
+
+        threads = [threading.Thread(target=waiter), threading.Thread(target=setter)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    result = explore(scenario, races="error")
+    assert result.exhausted
+
+
+def test_a_read_outside_the_lock_is_still_a_race_with_a_condition_around() -> None:
+    from pytest_concurrency import DataRace
+
+    def scenario() -> None:
+        cond = threading.Condition()
+        box = {"ready": False}
+
+        def peeker() -> None:
+            box["ready"]  # a read with no lock held
+            with cond:
+                cond.notify_all()
+
+        def setter() -> None:
+            with cond:
+                box["ready"] = True
+
+        threads = [threading.Thread(target=peeker), threading.Thread(target=setter)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    with pytest.raises(DataRace):
+        explore(scenario, races="error")
