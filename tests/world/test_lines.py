@@ -349,10 +349,11 @@ def test_settrace_is_the_backend_before_312() -> None:
         LineTracing(TraceSelection.create([HERE], None), "monitoring")
 
 
-_COVERED = """
+#: two threads get a registry entry made once: found when guard.py is traced
+_SCENARIO = """
 import threading
 from pytest_concurrency.world.api import explore
-from pytest_concurrency.world.report import InterleavingFailure, UncontrolledBlock
+from pytest_concurrency.world.report import InterleavingFailure
 import guard
 
 def scenario():
@@ -363,12 +364,17 @@ def scenario():
     for thread in threads:
         thread.join()
     assert registry.made == 1
+"""
 
+_COVERED = (
+    _SCENARIO
+    + """
 try:
     explore(scenario, strategy="dfs", granularity="line", trace=[guard])
 except InterleavingFailure:
     print("FOUND")
 """
+)
 
 _GUARD = """
 class Registry:
@@ -383,6 +389,24 @@ class Registry:
 """
 
 
+def _drive_under_coverage(
+    directory: Path, data: Path, core: str | None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``directory/drive.py`` under ``coverage run`` (its default core unless ``core``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(directory), *sys.path])}
+    env.pop("COVERAGE_CORE", None)
+    if core is not None:
+        env["COVERAGE_CORE"] = core
+    return subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--data-file={data}", "drive.py"],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.mark.parametrize("core", ["default", "sysmon"])
 def test_coverage_keeps_recording_controlled_threads(tmp_path: Path, core: str) -> None:
     pytest.importorskip("coverage")
@@ -390,19 +414,8 @@ def test_coverage_keeps_recording_controlled_threads(tmp_path: Path, core: str) 
         pytest.skip("coverage's sys.monitoring core is 3.12+")
     (tmp_path / "guard.py").write_text(_GUARD)
     (tmp_path / "drive.py").write_text(_COVERED)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
-    env.pop("COVERAGE_CORE", None)
-    if core == "sysmon":
-        env["COVERAGE_CORE"] = "sysmon"
     data = tmp_path / ".coverage"
-    done = subprocess.run(
-        [sys.executable, "-m", "coverage", "run", f"--data-file={data}", "drive.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _drive_under_coverage(tmp_path, data, "sysmon" if core == "sysmon" else None)
     assert done.stdout.strip() == "FOUND", done.stdout + done.stderr
     import coverage
 
@@ -412,20 +425,10 @@ def test_coverage_keeps_recording_controlled_threads(tmp_path: Path, core: str) 
     assert {8, 9, 10} <= set(lines)  # get()'s body runs only in controlled threads
 
 
-_TRACED_LATER = """
-import threading
-from pytest_concurrency.world.api import explore
-from pytest_concurrency.world.report import InterleavingFailure
-import guard, other
-
-def scenario():
-    registry = guard.Registry()
-    threads = [threading.Thread(target=registry.get) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert registry.made == 1
+_TRACED_LATER = (
+    _SCENARIO
+    + """
+import other
 
 for module in (other, guard):  # guard's code runs untraced first, then traced
     try:
@@ -436,6 +439,7 @@ for module in (other, guard):  # guard's code runs untraced first, then traced
     except InterleavingFailure:
         print("found with", module.__name__)
 """
+)
 
 
 def test_code_run_untraced_by_an_earlier_exploration_is_traced_later_under_coverage(
@@ -450,16 +454,7 @@ def test_code_run_untraced_by_an_earlier_exploration_is_traced_later_under_cover
     (tmp_path / "guard.py").write_text(_GUARD)
     (tmp_path / "other.py").write_text("def unused():\n    return 1\n")
     (tmp_path / "drive.py").write_text(_TRACED_LATER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
-    env.pop("COVERAGE_CORE", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "coverage", "run", f"--data-file={tmp_path / 'data'}", "drive.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _drive_under_coverage(tmp_path, tmp_path / "data", None)
     assert done.stdout.split("\n")[:2] == ["refused with other", "found with guard"], (
         done.stdout + done.stderr
     )
