@@ -201,17 +201,13 @@ def resolve(
         part, mode = container_access(obj, spec.name, _key(spec, frame))
         return [(obj, part, mode)]
     if kind == "method":
-        if isinstance(obj, CONTAINERS):
-            if spec.link >= 0:
-                return None  # the access is made at the call, where the key is known
-            return [(obj, ITEMS, WRITE if spec.name in MUTATORS else READ)]
+        if isinstance(obj, CONTAINERS) and spec.link >= 0:
+            return None  # the access is made at the call, where the key is known
         if obj is None:
             return [(None, spec.name, READ)]
         if isinstance(obj, _CONSTANT_TYPES) or type(obj) in _IMMUTABLE:
             return None
-        if traced is not None and _opaque_method(obj, spec.name, traced):
-            return [(obj, STATE, WRITE)]
-        return [(obj, spec.name, READ)]
+        return _method_effect(obj, spec.name, traced) or [(obj, spec.name, READ)]
     if obj is not None and isinstance(obj, ModuleType) and spec.mode == READ:
         value = obj.__dict__.get(spec.name)
         if isinstance(value, _CONSTANT_TYPES):
@@ -223,11 +219,7 @@ def resolve(
                 # a method loaded as a value (a keyword call on 3.10, ``f = obj.m``): no
                 # call of it is linked, so the load stands for the call, as a method load
                 # does; a method whose code is traced has points of its own
-                if isinstance(obj, CONTAINERS):
-                    return [(obj, ITEMS, WRITE if spec.name in MUTATORS else READ)]
-                if traced is not None and _opaque_method(obj, spec.name, traced):
-                    return [(obj, STATE, WRITE)]
-                return None
+                return _method_effect(obj, spec.name, traced)
             # class-level data: it may be shadowed by an instance write of the same name
             return [(None, spec.name, READ)]
     found: Touched = [(obj, spec.name, spec.mode)]
@@ -279,6 +271,21 @@ def _key(spec: Spec, frame: FrameType) -> object:
     if recipe[0] == "const":
         return recipe[1]
     return frame.f_locals.get(recipe[1], NO_KEY)
+
+
+def _method_effect(
+    obj: object, name: str, traced: Callable[[CodeType], bool] | None
+) -> Touched | None:
+    """What calling ``obj.name`` does that no point of its own shows, if anything.
+
+    A builtin container's method reads or changes its items; a method whose
+    code is not traced may change any of the object's state.
+    """
+    if isinstance(obj, CONTAINERS):
+        return [(obj, ITEMS, WRITE if name in MUTATORS else READ)]
+    if traced is not None and _opaque_method(obj, name, traced):
+        return [(obj, STATE, WRITE)]
+    return None
 
 
 def _opaque_method(obj: object, name: str, traced: Callable[[CodeType], bool]) -> bool:
